@@ -1,0 +1,1 @@
+"""Shared machinery: configs, the step loop, seeding, the experiment registry, background jobs."""

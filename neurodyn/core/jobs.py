@@ -1,0 +1,387 @@
+"""Background training jobs: one worker thread per job, a process-wide cap, a FIFO queue, heartbeats.
+
+A page never trains in its script body. It submits a job here; the worker builds the experiment and calls
+``step()`` until the run is done, cancelled, out of time or broken, appending each :class:`Record` to the job's
+list. The page's fragment reads that list a few times per second and sends a heartbeat. Guarantees:
+
+- **Stop within a second.** The worker checks the cancel flag between steps, and a step stays under 0.5 s
+  (``check_experiment`` enforces it), so ``cancel()`` takes effect within one step. Records taken so far stay.
+- **Caps.** At most ``max_running`` jobs run at once in the process (default: one per two cores); the rest wait in
+  a FIFO queue whose position is visible. Each browser session has at most one queued or running job.
+- **Abandoned jobs end.** A job whose session sends no heartbeat for ``heartbeat_timeout`` seconds is cancelled.
+- **Failures are readable.** An exception or a non-finite metric ends the job with a one-line message; the
+  partial records stay.
+- **Threads.** Each worker sets ``torch.set_num_threads(torch_threads)`` (default 1: several small models on a
+  2-core machine are much faster with one thread each than fighting over two).
+
+Configuration by environment: ``NEURODYN_MAX_JOBS``, ``NEURODYN_TORCH_THREADS``, ``NEURODYN_HEARTBEAT_TIMEOUT``
+(seconds), ``NEURODYN_MAX_JOB_SECONDS`` (wall-clock budget of one job).
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from neurodyn.core.loop import Experiment, Record, non_finite_metrics
+
+__all__ = ["JobState", "Job", "JobManager", "JobLimitError", "get_manager", "default_max_running"]
+
+log = logging.getLogger(__name__)
+
+
+class JobState(str, enum.Enum):
+    """Lifecycle of a job."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        """True while the job is queued or running."""
+        return self in (JobState.QUEUED, JobState.RUNNING)
+
+
+class JobLimitError(RuntimeError):
+    """A session asked for a second job while its first is still queued or running."""
+
+
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Job:
+    """One training run in the background. Read its fields from any thread; only the worker writes them."""
+
+    name: str
+    config: Any
+    session_id: str
+    build: Callable[[Any], Experiment]
+    id: int = field(default_factory=lambda: next(_ids))
+    records: list[Record] = field(default_factory=list)
+    state: JobState = JobState.QUEUED
+    phase: str = "waiting for a free worker"
+    message: str = ""
+    total_steps: int | None = None
+    created_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None
+    finished_at: float | None = None
+    last_heartbeat: float = field(default_factory=time.monotonic)
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _finished: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    # -- control ---------------------------------------------------------------------------------------------
+    def cancel(self, reason: str = "stopped by user") -> None:
+        """Ask the worker to stop after the current step; records taken so far are kept.
+
+        Parameters
+        ----------
+        reason : str
+            Shown as the job's message once it has stopped.
+        """
+        if not self._cancel.is_set():
+            self.message = reason
+            self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._cancel.is_set()
+
+    def heartbeat(self) -> None:
+        """Record that the job's browser session is still there."""
+        self.last_heartbeat = time.monotonic()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has finished (done, stopped or failed).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most.
+
+        Returns
+        -------
+        bool
+            True if the job finished within the timeout.
+        """
+        return self._finished.wait(timeout)
+
+    # -- progress --------------------------------------------------------------------------------------------
+    @property
+    def n_records(self) -> int:
+        """Number of records taken so far."""
+        return len(self.records)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the worker started (0 while queued)."""
+        if self.started_at is None:
+            return 0.0
+        end = self.finished_at if self.finished_at is not None else time.monotonic()
+        return end - self.started_at
+
+    @property
+    def progress(self) -> float:
+        """Fraction of ``total_steps`` done, in [0, 1]."""
+        if self.state is JobState.DONE:
+            return 1.0
+        if not self.total_steps:
+            return 0.0
+        return min(1.0, self.n_records / self.total_steps)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Estimated seconds left, from the mean step time so far; None until two steps were taken."""
+        n = self.n_records
+        if self.state is not JobState.RUNNING or not self.total_steps or n < 2:
+            return None
+        return self.elapsed / n * max(0, self.total_steps - n)
+
+
+def default_max_running() -> int:
+    """One running job per two cores (at least one), unless ``NEURODYN_MAX_JOBS`` says otherwise."""
+    env = os.environ.get("NEURODYN_MAX_JOBS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            log.warning("NEURODYN_MAX_JOBS=%r is not an integer; using the default", env)
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        log.warning("%s=%r is not a number; using %s", name, os.environ.get(name), default)
+        return default
+
+
+class JobManager:
+    """Runs jobs in worker threads under a process-wide cap with a FIFO queue.
+
+    Parameters
+    ----------
+    max_running : int, optional
+        Jobs allowed to run at once; default :func:`default_max_running`.
+    heartbeat_timeout : float, optional
+        Seconds without a heartbeat after which a job is cancelled; default from
+        ``NEURODYN_HEARTBEAT_TIMEOUT`` or 15. ``0`` disables the watchdog.
+    torch_threads : int, optional
+        ``torch.set_num_threads`` in each worker; default from ``NEURODYN_TORCH_THREADS`` or 1.
+    max_seconds : float, optional
+        Wall-clock budget of one job; default from ``NEURODYN_MAX_JOB_SECONDS`` or 900.
+    """
+
+    def __init__(
+        self,
+        max_running: int | None = None,
+        *,
+        heartbeat_timeout: float | None = None,
+        torch_threads: int | None = None,
+        max_seconds: float | None = None,
+    ) -> None:
+        self.max_running = int(max_running) if max_running is not None else default_max_running()
+        if self.max_running < 1:
+            raise ValueError(f"max_running must be >= 1, got {max_running}")
+        self.heartbeat_timeout = (
+            float(heartbeat_timeout) if heartbeat_timeout is not None else _env_float("NEURODYN_HEARTBEAT_TIMEOUT", 15.0)
+        )
+        self.torch_threads = int(torch_threads) if torch_threads is not None else int(
+            _env_float("NEURODYN_TORCH_THREADS", 1)
+        )
+        self.max_seconds = float(max_seconds) if max_seconds is not None else _env_float("NEURODYN_MAX_JOB_SECONDS", 900.0)
+        self._lock = threading.Condition()
+        self._queue: list[Job] = []
+        self._running: set[Job] = set()
+        self._jobs: dict[str, Job] = {}  # session id -> latest job
+        self._closed = False
+        if self.heartbeat_timeout > 0:
+            threading.Thread(target=self._watchdog, name="neurodyn-watchdog", daemon=True).start()
+
+    # -- public API ------------------------------------------------------------------------------------------
+    def submit(self, name: str, config: Any, session_id: str, build: Callable[[Any], Experiment]) -> Job:
+        """Queue a job for ``session_id`` and start its worker.
+
+        Parameters
+        ----------
+        name : str
+            Experiment name (for display and records).
+        config : dataclass config
+            Passed to ``build``.
+        session_id : str
+            Identifies the browser session; one active job per session.
+        build : callable
+            ``build(config) -> Experiment``; called in the worker.
+
+        Returns
+        -------
+        Job
+
+        Raises
+        ------
+        JobLimitError
+            If the session already has a queued or running job.
+        """
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            prev = self._jobs.get(session_id)
+            if prev is not None and prev.state.active:
+                raise JobLimitError(
+                    f"this session already has a {prev.state.value} run ({prev.name}); stop it before starting another"
+                )
+            job = Job(name=name, config=config, session_id=session_id, build=build)
+            self._jobs[session_id] = job
+            self._queue.append(job)
+        threading.Thread(target=self._work, args=(job,), name=f"neurodyn-job-{job.id}", daemon=True).start()
+        return job
+
+    def job_for(self, session_id: str) -> Job | None:
+        """The latest job of a session (active or finished), or None."""
+        with self._lock:
+            return self._jobs.get(session_id)
+
+    def forget(self, session_id: str) -> None:
+        """Drop a session's finished job from the table (an active job is cancelled first)."""
+        with self._lock:
+            job = self._jobs.pop(session_id, None)
+        if job is not None and job.state.active:
+            job.cancel("session ended")
+
+    def queue_position(self, job: Job) -> int:
+        """1-based position of a queued job in the FIFO queue; 0 if it is not queued."""
+        with self._lock:
+            try:
+                return self._queue.index(job) + 1
+            except ValueError:
+                return 0
+
+    @property
+    def n_running(self) -> int:
+        """Number of jobs running now."""
+        with self._lock:
+            return len(self._running)
+
+    @property
+    def n_queued(self) -> int:
+        """Number of jobs waiting for a worker."""
+        with self._lock:
+            return len(self._queue)
+
+    def active_jobs(self) -> list[Job]:
+        """All queued and running jobs."""
+        with self._lock:
+            return list(self._running) + list(self._queue)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel every job and wait up to ``timeout`` seconds for the workers to finish."""
+        with self._lock:
+            self._closed = True
+            jobs = list(self._running) + list(self._queue)
+            self._lock.notify_all()
+        for job in jobs:
+            job.cancel("server shutting down")
+        deadline = time.monotonic() + timeout
+        for job in jobs:
+            job.wait(max(0.0, deadline - time.monotonic()))
+
+    # -- worker ----------------------------------------------------------------------------------------------
+    def _acquire(self, job: Job) -> bool:
+        """Wait until ``job`` is first in the queue and a slot is free; False if it was cancelled meanwhile."""
+        with self._lock:
+            while not (job.cancelled or self._closed):
+                if self._queue and self._queue[0] is job and len(self._running) < self.max_running:
+                    self._queue.pop(0)
+                    self._running.add(job)
+                    return True
+                self._lock.wait(0.1)
+            if job in self._queue:
+                self._queue.remove(job)
+            self._lock.notify_all()
+            return False
+
+    def _release(self, job: Job) -> None:
+        with self._lock:
+            self._running.discard(job)
+            self._lock.notify_all()
+
+    def _finish(self, job: Job, state: JobState, message: str | None = None) -> None:
+        if message is not None:
+            job.message = message
+        job.state = state
+        job.phase = state.value
+        job.finished_at = time.monotonic()
+        job._finished.set()
+
+    def _work(self, job: Job) -> None:
+        if not self._acquire(job):
+            self._finish(job, JobState.STOPPED, job.message or "cancelled before it started")
+            return
+        try:
+            import torch
+
+            torch.set_num_threads(max(1, self.torch_threads))
+            job.started_at = time.monotonic()
+            job.state = JobState.RUNNING
+            job.phase = "building the model"
+            exp = job.build(job.config)
+            job.total_steps = int(getattr(exp, "total_steps", 0)) or None
+            job.phase = "training"
+            while not exp.done:
+                if job.cancelled:
+                    self._finish(job, JobState.STOPPED)
+                    return
+                if job.elapsed > self.max_seconds:
+                    self._finish(job, JobState.STOPPED, f"stopped at the time budget of {self.max_seconds:.0f} s")
+                    return
+                rec = exp.step()
+                bad = non_finite_metrics(rec)
+                if bad:
+                    self._finish(
+                        job,
+                        JobState.FAILED,
+                        f"the run diverged at step {rec.step}: {', '.join(bad)} became NaN or infinite. "
+                        "Lower the learning rate or the initial scale and start again.",
+                    )
+                    return
+                job.records.append(rec)
+            self._finish(job, JobState.DONE, f"finished {len(job.records)} steps in {job.elapsed:.1f} s")
+        except Exception as exc:  # a broken run must never take the page down
+            log.error("job %s (%s) failed:\n%s", job.id, job.name, traceback.format_exc())
+            self._finish(job, JobState.FAILED, f"the run failed: {type(exc).__name__}: {exc}")
+        finally:
+            self._release(job)
+
+    def _watchdog(self) -> None:
+        period = max(0.05, min(1.0, self.heartbeat_timeout / 4))
+        while not self._closed:
+            time.sleep(period)
+            now = time.monotonic()
+            for job in self.active_jobs():
+                if now - job.last_heartbeat > self.heartbeat_timeout:
+                    job.cancel(f"cancelled: the browser session sent no heartbeat for {self.heartbeat_timeout:.0f} s")
+
+
+_MANAGER: JobManager | None = None
+_MANAGER_LOCK = threading.Lock()
+
+
+def get_manager() -> JobManager:
+    """The process-wide job manager, created on first use from the environment settings."""
+    global _MANAGER
+    with _MANAGER_LOCK:
+        if _MANAGER is None:
+            _MANAGER = JobManager()
+        return _MANAGER

@@ -1,0 +1,541 @@
+"""Lyapunov spectra of recurrent networks by the discrete QR (Benettin) method.
+
+Vogt, Puelma Touzel, Shlizerman, Lajoie, *On Lyapunov Exponents for RNNs: Understanding Information Propagation
+Using Dynamical Systems Tools*, arXiv:2006.14123 (2020).
+
+Symbols and code names
+----------------------
+- ``s_t = F(s_{t-1}, x_t)``: one step of the cell; ``state`` of shape (B, D) in the code.
+- ``J_t = dS_t / dS_{t-1}`` (D x D): never formed for ``torch.nn`` cells. Every Jacobian handled here has the form
+  ``J = diag(d) + sum_g diag(c_g) W_hg`` (plus LSTM cell-state blocks), so ``J @ Q`` costs one product
+  ``M = W_hh @ Q`` (B, G*H, k) and a few row scalings of its gate blocks (card 09, section 2.3).
+- ``Q`` (B, D, k): orthonormal tangent basis; ``Z = J_t Q``; ``Q, R = qr(Z)``; ``acc += log|diag R|``.
+- ``lambda_i = acc_i / T``: the exponents, in nats per step (``base=2``: bits per step).
+- Finite-time curves ``lambda_i(t) = (1/t) sum_{tau <= t} log|R_tau,ii|``.
+
+Deviations from the reference code (``shlizee/lyapunov-hyperopt``), all on purpose and switchable: we multiply by
+``J`` (the reference uses ``J^T``; ``transpose_jacobian=True`` reproduces it); we report nats (``base=2`` for bits);
+the LSTM state is ``(h, c)`` by default (``lstm_state="h"`` is the reference's h-only Jacobian with ``c`` held
+fixed); warm-up re-orthonormalises and uses its own inputs (the first ``warmup`` columns of ``inputs``), after which
+the measurement continues from the warmed-up state with the next inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Generator, Union
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "LyapunovSpectrum", "lyapunov_spectrum", "iter_lyapunov_spectrum", "kaplan_yorke_dimension", "ks_entropy",
+]
+
+StepFn = Callable[[Tensor, Tensor], Tensor]
+Cell = Union[nn.RNN, nn.GRU, nn.LSTM, StepFn]
+
+
+@dataclass(frozen=True)
+class LyapunovSpectrum:
+    """Result of :func:`lyapunov_spectrum`.
+
+    Attributes
+    ----------
+    exponents : Tensor, shape (B, k)
+        Exponents of each driving sequence, sorted in descending order within each row.
+    mean : Tensor, shape (k,)
+        Batch mean of ``exponents``.
+    std : Tensor, shape (k,)
+        Unbiased batch standard deviation (zeros when B = 1; NaN where a column holds ``-inf``).
+    curves : Tensor or None, shape (n, B, k)
+        Finite-time estimates after each QR, columns permuted like ``exponents`` so that ``curves[-1]`` equals
+        ``exponents``; ``None`` unless ``return_curves=True``.
+    curve_steps : Tensor or None, shape (n,)
+        Number of measured steps ``t`` at which each row of ``curves`` was taken.
+    base : str
+        ``"e"`` (nats per step) or ``"2"`` (bits per step).
+    """
+
+    exponents: Tensor
+    mean: Tensor
+    std: Tensor
+    curves: Tensor | None = None
+    curve_steps: Tensor | None = None
+    base: str = "e"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# analytic tangent maps for torch.nn cells
+
+
+def _dsigmoid(s: Tensor) -> Tensor:
+    return s * (1.0 - s)
+
+
+def _scaled_products(W_hh: Tensor, Q: Tensor, coefs: list[Tensor], transpose: bool) -> Tensor:
+    """``sum_g diag(c_g) W_hg @ Q`` or, transposed, ``sum_g W_hg^T diag(c_g) Q``.
+
+    ``W_hh`` (G*H, H) stacks the gate blocks ``W_hg``; ``coefs`` holds G vectors of shape (B, H); ``Q`` (B, H, k).
+    """
+    G = len(coefs)
+    H = W_hh.shape[1]
+    if transpose:
+        V = torch.cat([c.unsqueeze(-1) * Q for c in coefs], dim=1)  # (B, G*H, k)
+        return torch.matmul(W_hh.transpose(0, 1), V)  # (B, H, k)
+    M = torch.matmul(W_hh, Q)  # (B, G*H, k)
+    M = M.view(M.shape[0], G, H, M.shape[-1])  # (B, G, H, k)
+    C = torch.stack(coefs, dim=1).unsqueeze(-1)  # (B, G, H, 1)
+    return (C * M).sum(dim=1)  # (B, H, k)
+
+
+class _TorchCell:
+    """Analytic state update and tangent map of a one-layer ``nn.RNN`` (tanh), ``nn.GRU`` or ``nn.LSTM``."""
+
+    def __init__(self, cell: nn.Module, lstm_state: str, dtype: torch.dtype, device: torch.device):
+        if cell.num_layers != 1:
+            raise ValueError(f"cell must have num_layers=1, got {cell.num_layers}")
+        if cell.bidirectional:
+            raise ValueError("cell must not be bidirectional")
+        if isinstance(cell, nn.LSTM) and cell.proj_size != 0:
+            raise ValueError(f"LSTM with proj_size={cell.proj_size} is not supported; expected 0")
+        if isinstance(cell, nn.LSTM):
+            self.kind = "lstm"
+        elif isinstance(cell, nn.GRU):
+            self.kind = "gru"
+        elif isinstance(cell, nn.RNN):
+            if cell.nonlinearity != "tanh":
+                raise ValueError(f"nn.RNN must use nonlinearity='tanh', got {cell.nonlinearity!r}")
+            self.kind = "rnn"
+        else:  # pragma: no cover - guarded by the caller
+            raise ValueError(f"unsupported cell {type(cell).__name__}")
+        self.H = cell.hidden_size
+        self.lstm_state = lstm_state
+        self.hc = self.kind == "lstm" and lstm_state == "hc"
+
+        def get(name: str) -> Tensor | None:
+            p = getattr(cell, name, None)
+            return None if p is None else p.detach().to(device=device, dtype=dtype)
+
+        self.W_ih, self.W_hh = get("weight_ih_l0"), get("weight_hh_l0")
+        G = self.W_hh.shape[0] // self.H
+        zeros = torch.zeros(G * self.H, device=device, dtype=dtype)
+        self.b_ih = get("bias_ih_l0") if cell.bias else zeros
+        self.b_hh = get("bias_hh_l0") if cell.bias else zeros
+
+    @property
+    def state_dim(self) -> int:
+        return 2 * self.H if self.kind == "lstm" else self.H
+
+    @property
+    def tangent_dim(self) -> int:
+        return 2 * self.H if self.hc else self.H
+
+    def project_inputs(self, x: Tensor) -> Tensor:
+        """``W_ih x_t + b_ih`` for all steps at once: (B, T, I) -> (B, T, G*H)."""
+        return torch.matmul(x, self.W_ih.transpose(0, 1)) + self.b_ih
+
+    def advance(self, xw: Tensor, state: Tensor, Q: Tensor, transpose: bool) -> tuple[Tensor, Tensor]:
+        """One step: new state (B, D_state) and ``J Q`` (or ``J^T Q``) of shape (B, D, k)."""
+        H = self.H
+        if self.kind == "rnn":
+            h_new = torch.tanh(xw + torch.matmul(state, self.W_hh.transpose(0, 1)) + self.b_hh)
+            return h_new, _scaled_products(self.W_hh, Q, [1.0 - h_new * h_new], transpose)
+        if self.kind == "gru":
+            h = state
+            gh = torch.matmul(h, self.W_hh.transpose(0, 1)) + self.b_hh  # (B, 3H)
+            xr, xz, xn = xw.split(H, dim=1)
+            hr, hz, g = gh.split(H, dim=1)
+            r = torch.sigmoid(xr + hr)
+            z = torch.sigmoid(xz + hz)
+            n = torch.tanh(xn + r * g)
+            h_new = (1.0 - z) * n + z * h
+            u = (1.0 - z) * (1.0 - n * n)
+            coefs = [u * g * _dsigmoid(r), (h - n) * _dsigmoid(z), u * r]  # blocks r, z, n
+            return h_new, z.unsqueeze(-1) * Q + _scaled_products(self.W_hh, Q, coefs, transpose)
+        # LSTM, blocks i, f, g, o
+        h, c = state[:, :H], state[:, H:]
+        a = xw + torch.matmul(h, self.W_hh.transpose(0, 1)) + self.b_hh  # (B, 4H)
+        ai, af, ag, ao = a.split(H, dim=1)
+        i, f, gg, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
+        c_new = f * c + i * gg
+        tc = torch.tanh(c_new)
+        h_new = o * tc
+        state_new = torch.cat([h_new, c_new], dim=1)  # (B, 2H)
+        p = o * (1.0 - tc * tc)  # dh'/dc'
+        q = tc * _dsigmoid(o)  # coefficient of W_ho in dh'/dh
+        cc = [gg * _dsigmoid(i), c * _dsigmoid(f), i * (1.0 - gg * gg)]  # A = dc'/dh = sum_g diag(cc_g) W_hg
+        if not self.hc:  # reference "h-only": J = dh'/dh with c fixed
+            if transpose:
+                pQ = p.unsqueeze(-1) * Q
+                V = torch.cat([cc[0].unsqueeze(-1) * pQ, cc[1].unsqueeze(-1) * pQ, cc[2].unsqueeze(-1) * pQ,
+                               q.unsqueeze(-1) * Q], dim=1)  # (B, 4H, k)
+                return state_new, torch.matmul(self.W_hh.transpose(0, 1), V)
+            return state_new, _scaled_products(self.W_hh, Q, [p * cc[0], p * cc[1], p * cc[2], q], transpose)
+        Qh, Qc = Q[:, :H], Q[:, H:]  # (B, H, k) each
+        if transpose:
+            # (J^T Q)_h = A^T (p Qh + Qc) + W_ho^T (q Qh);  (J^T Q)_c = f p Qh + f Qc
+            Vh = p.unsqueeze(-1) * Qh + Qc
+            V = torch.cat([cc[0].unsqueeze(-1) * Vh, cc[1].unsqueeze(-1) * Vh, cc[2].unsqueeze(-1) * Vh,
+                           q.unsqueeze(-1) * Qh], dim=1)  # (B, 4H, k)
+            Zh = torch.matmul(self.W_hh.transpose(0, 1), V)
+            Zc = f.unsqueeze(-1) * (p.unsqueeze(-1) * Qh + Qc)
+            return state_new, torch.cat([Zh, Zc], dim=1)
+        M = torch.matmul(self.W_hh, Qh)  # (B, 4H, k)
+        Mi, Mf, Mg, Mo = M.split(H, dim=1)
+        Zc = cc[0].unsqueeze(-1) * Mi + cc[1].unsqueeze(-1) * Mf + cc[2].unsqueeze(-1) * Mg + f.unsqueeze(-1) * Qc
+        Zh = p.unsqueeze(-1) * Zc + q.unsqueeze(-1) * Mo
+        return state_new, torch.cat([Zh, Zc], dim=1)  # (B, 2H, k)
+
+
+class _GenericCell:
+    """Tangent map of any ``step(x_t, s) -> s_next`` through batched JVPs (VJPs when transposed)."""
+
+    def __init__(self, step: StepFn, dtype: torch.dtype, device: torch.device):
+        if isinstance(step, nn.Module):
+            params = {n: p.detach().to(device=device, dtype=dtype) for n, p in step.named_parameters()}
+            buffers = {n: b.to(device=device) for n, b in step.named_buffers()}
+            module = step
+
+            def f(x: Tensor, s: Tensor) -> Tensor:
+                return torch.func.functional_call(module, (params, buffers), (x, s))
+
+            self.step = f
+        else:
+            self.step = step
+
+    def project_inputs(self, x: Tensor) -> Tensor:
+        return x
+
+    def advance(self, x: Tensor, state: Tensor, Q: Tensor, transpose: bool) -> tuple[Tensor, Tensor]:
+        f = lambda s: self.step(x, s)  # noqa: E731
+        if transpose:
+            s_new, vjp_fn = torch.func.vjp(f, state)
+            Z = torch.func.vmap(lambda u: vjp_fn(u)[0], in_dims=2, out_dims=2)(Q)
+            return s_new, Z
+        s_new = f(state)
+        Z = torch.func.vmap(lambda v: torch.func.jvp(f, (state,), (v,))[1], in_dims=2, out_dims=2)(Q)
+        return s_new, Z
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the QR driver
+
+
+def _initial_basis(q0: str | Tensor, B: int, D: int, k: int, generator: torch.Generator | None,
+                   dtype: torch.dtype, device: torch.device) -> Tensor:
+    if isinstance(q0, Tensor):
+        Q = q0.to(device=device, dtype=dtype)
+        if Q.dim() == 2:
+            Q = Q.unsqueeze(0).expand(B, -1, -1)
+        if tuple(Q.shape) != (B, D, k):
+            raise ValueError(f"q0 tensor must have shape ({D}, {k}) or ({B}, {D}, {k}), got {tuple(q0.shape)}")
+        return Q.contiguous()
+    if q0 == "identity":
+        Q = torch.eye(D, k, dtype=dtype, device=device)  # first k columns of I_D
+    elif q0 == "random":
+        gen_device = generator.device if generator is not None else torch.device("cpu")
+        A = torch.randn(D, k, generator=generator, dtype=dtype, device=gen_device).to(device)
+        Q = torch.linalg.qr(A, mode="reduced").Q
+    else:
+        raise ValueError(f"q0 must be 'identity', 'random' or a tensor, got {q0!r}")
+    return Q.unsqueeze(0).expand(B, D, k).contiguous()  # (B, D, k)
+
+
+def iter_lyapunov_spectrum(
+    cell: Cell,
+    inputs: Tensor,
+    *,
+    h0: Tensor | None = None,
+    k: int | None = None,
+    warmup: int = 0,
+    t_ons: int = 1,
+    lstm_state: str = "hc",
+    base: str | int = "e",
+    transpose_jacobian: bool = False,
+    q0: str | Tensor = "identity",
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
+    return_curves: bool = False,
+    chunk: int | None = None,
+) -> Generator[int, None, LyapunovSpectrum]:
+    """Resumable form of :func:`lyapunov_spectrum`: yields the number of time steps done after every ``chunk``.
+
+    Arguments are checked and the weights copied when this function is called, so the cell may keep training
+    between ``next`` calls: the spectrum belongs to the weights at the call. The result is the generator's return
+    value (``StopIteration.value``). Arguments as in :func:`lyapunov_spectrum`; ``chunk`` (time steps per ``next``)
+    defaults to all steps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> gru = torch.nn.GRU(3, 8, batch_first=True)
+    >>> x = torch.randn(2, 50, 3, generator=torch.Generator().manual_seed(0))
+    >>> it = iter_lyapunov_spectrum(gru, x, chunk=20)
+    >>> [next(it), next(it)]
+    [20, 40]
+    >>> try:
+    ...     next(it)
+    ... except StopIteration as stop:
+    ...     result = stop.value
+    >>> result.exponents.shape
+    torch.Size([2, 8])
+    """
+    if chunk is not None and (int(chunk) != chunk or chunk < 1):
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    gen = _spectrum_steps(cell, inputs, h0=h0, k=k, warmup=warmup, t_ons=t_ons, lstm_state=lstm_state, base=base,
+                          transpose_jacobian=transpose_jacobian, q0=q0, generator=generator, dtype=dtype,
+                          return_curves=return_curves)
+    return _chunked(gen, inputs.shape[1] if chunk is None else int(chunk))
+
+
+def _chunked(gen: Generator[None, None, LyapunovSpectrum], chunk: int) -> Generator[int, None, LyapunovSpectrum]:
+    done = 0
+    while True:
+        with torch.no_grad():  # grad mode is entered and left within one chunk, never across a yield
+            try:
+                for _ in range(chunk):
+                    next(gen)
+                    done += 1
+            except StopIteration as stop:
+                return stop.value
+        yield done
+
+
+def lyapunov_spectrum(
+    cell: Cell,
+    inputs: Tensor,
+    *,
+    h0: Tensor | None = None,
+    k: int | None = None,
+    warmup: int = 0,
+    t_ons: int = 1,
+    lstm_state: str = "hc",
+    base: str | int = "e",
+    transpose_jacobian: bool = False,
+    q0: str | Tensor = "identity",
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
+    return_curves: bool = False,
+) -> LyapunovSpectrum:
+    """Lyapunov spectrum of a recurrent cell driven by ``inputs``, by repeated QR of ``J_t Q``.
+
+    Parameters
+    ----------
+    cell : nn.RNN (tanh), nn.GRU, nn.LSTM, or callable
+        A one-layer torch cell (its ``J Q`` is analytic, ``J`` is never formed), or any ``step(x_t, s) -> s_next``
+        mapping (B, I) and (B, D) tensors to (B, D), whose ``J Q`` comes from k batched JVPs (``torch.func``). An
+        ``nn.Module`` step is called with its parameters cast to ``dtype``.
+    inputs : Tensor, shape (B, warmup + T, I)
+        Driving sequences, batch first; the first ``warmup`` steps only orthonormalise.
+    h0 : Tensor, shape (B, D), optional
+        Initial state. Zeros by default for torch cells (an LSTM's state is ``[h, c]``, shape (B, 2H); with
+        ``lstm_state="h"`` a (B, H) ``h0`` means ``c0 = 0``). Required for a callable.
+    k : int, optional
+        Number of exponents, ``1 <= k <= D`` (default D; D = 2H for an LSTM with ``lstm_state="hc"``).
+    warmup : int, default 0
+        Steps ``T_w`` before measuring.
+    t_ons : int, default 1
+        Orthonormalise every ``t_ons`` steps (and at the last step).
+    lstm_state : {"hc", "h"}, default "hc"
+        LSTM tangent space: the full state ``(h, c)``, or the reference's ``h`` alone with ``c`` held fixed.
+    base : {"e", 2}, default "e"
+        Nats per step or bits per step.
+    transpose_jacobian : bool, default False
+        Multiply by ``J^T`` instead of ``J``, as the reference code does (only to reproduce its numbers).
+    q0 : {"identity", "random"} or Tensor, default "identity"
+        Initial basis: the first k columns of ``I_D``, a random orthonormal (D, k) basis drawn from ``generator``
+        (shared by the batch), or an explicit (D, k) or (B, D, k) tensor with orthonormal columns.
+    generator : torch.Generator, optional
+        Randomness for ``q0="random"``.
+    dtype : torch.dtype, default torch.float64
+        Precision of the trajectory and the tangent space (weights are cast to it).
+    return_curves : bool, default False
+        Also return the finite-time estimates after every QR.
+
+    Returns
+    -------
+    LyapunovSpectrum
+        ``exponents`` (B, k) sorted descending, ``mean`` and ``std`` (k,), optional ``curves`` (n, B, k).
+        ``log 0`` (a direction mapped to zero) gives ``-inf``, never an error.
+
+    Examples
+    --------
+    >>> import torch
+    >>> gru = torch.nn.GRU(3, 8, batch_first=True)
+    >>> x = torch.randn(2, 50, 3, generator=torch.Generator().manual_seed(0))
+    >>> lyapunov_spectrum(gru, x).exponents.shape
+    torch.Size([2, 8])
+    """
+    gen = _spectrum_steps(cell, inputs, h0=h0, k=k, warmup=warmup, t_ons=t_ons, lstm_state=lstm_state, base=base,
+                          transpose_jacobian=transpose_jacobian, q0=q0, generator=generator, dtype=dtype,
+                          return_curves=return_curves)
+    with torch.no_grad():
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                return stop.value
+
+
+def _spectrum_steps(cell, inputs, *, h0, k, warmup, t_ons, lstm_state, base, transpose_jacobian, q0, generator,
+                    dtype, return_curves) -> Generator[None, None, LyapunovSpectrum]:
+    """Validate, copy the weights, and return the QR iteration as a generator (one ``next`` per time step)."""
+    if not isinstance(inputs, Tensor) or inputs.dim() != 3:
+        raise ValueError(f"inputs must be a tensor of shape (B, warmup + T, I), got "
+                         f"{getattr(inputs, 'shape', type(inputs).__name__)}")
+    if lstm_state not in ("hc", "h"):
+        raise ValueError(f"lstm_state must be 'hc' or 'h', got {lstm_state!r}")
+    base_name = str(base)
+    if base_name not in ("e", "2"):
+        raise ValueError(f"base must be 'e' or 2, got {base!r}")
+    if int(warmup) != warmup or warmup < 0:
+        raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
+    if int(t_ons) != t_ons or t_ons < 1:
+        raise ValueError(f"t_ons must be an integer >= 1, got {t_ons!r}")
+    B, n_total, _ = inputs.shape
+    T = n_total - warmup
+    if T < 1:
+        raise ValueError(f"inputs have {n_total} steps, need more than warmup={warmup}")
+    device = inputs.device
+    x = inputs.detach().to(dtype)
+
+    if isinstance(cell, (nn.RNN, nn.GRU, nn.LSTM)):
+        model: _TorchCell | _GenericCell = _TorchCell(cell, lstm_state, dtype, device)
+        D_state, D = model.state_dim, model.tangent_dim
+        if h0 is None:
+            state = torch.zeros(B, D_state, dtype=dtype, device=device)
+        else:
+            state = h0.detach().to(device=device, dtype=dtype)
+            if model.kind == "lstm" and lstm_state == "h" and state.shape == (B, model.H):
+                state = torch.cat([state, torch.zeros_like(state)], dim=1)  # c0 = 0
+            if tuple(state.shape) != (B, D_state):
+                raise ValueError(f"h0 must have shape ({B}, {D_state}), got {tuple(h0.shape)}")
+    elif callable(cell):
+        if h0 is None:
+            raise ValueError("h0 of shape (B, D) is required when cell is a callable step(x_t, s)")
+        model = _GenericCell(cell, dtype, device)
+        state = h0.detach().to(device=device, dtype=dtype)
+        if state.dim() != 2 or state.shape[0] != B:
+            raise ValueError(f"h0 must have shape ({B}, D), got {tuple(h0.shape)}")
+        D = state.shape[1]
+    else:
+        raise ValueError(f"cell must be nn.RNN, nn.GRU, nn.LSTM or a callable, got {type(cell).__name__}")
+
+    k = D if k is None else k
+    if int(k) != k or not 1 <= k <= D:
+        raise ValueError(f"k must be an integer in [1, {D}], got {k!r}")
+    Q = _initial_basis(q0, B, D, int(k), generator, dtype, device)  # (B, D, k)
+
+    with torch.no_grad():
+        xw = model.project_inputs(x)  # (B, warmup + T, G*H) for torch cells
+    return _qr_loop(model, xw, state, Q, warmup=warmup, T=T, t_ons=t_ons, transpose=transpose_jacobian,
+                    base_name=base_name, return_curves=return_curves)
+
+
+def _qr_loop(model, xw, state, Q, *, warmup, T, t_ons, transpose, base_name,
+             return_curves) -> Generator[None, None, LyapunovSpectrum]:
+    """Warm-up then measurement; yields after every time step but the last (the caller holds no_grad)."""
+    B, k = Q.shape[0], Q.shape[2]
+    acc = torch.zeros(B, k, dtype=Q.dtype, device=Q.device)
+    curves: list[Tensor] = []
+    curve_steps: list[int] = []
+    for t in range(warmup):
+        state, Q = model.advance(xw[:, t], state, Q, transpose)
+        if (t + 1) % t_ons == 0 or t + 1 == warmup:
+            Q = torch.linalg.qr(Q, mode="reduced").Q
+        yield
+    for t in range(1, T + 1):
+        state, Z = model.advance(xw[:, warmup + t - 1], state, Q, transpose)
+        if t % t_ons == 0 or t == T:
+            Q, R = torch.linalg.qr(Z, mode="reduced")  # Q (B, D, k), R (B, k, k)
+            acc = acc + torch.log(torch.diagonal(R, dim1=-2, dim2=-1).abs())  # log 0 -> -inf
+            if return_curves:
+                curves.append(acc / t)
+                curve_steps.append(t)
+        else:
+            Q = Z
+        if t < T:
+            yield
+
+    lam = acc / T  # (B, k)
+    if base_name == "2":
+        lam = lam / math.log(2.0)
+    exponents, order = torch.sort(lam, dim=1, descending=True, stable=True)
+    mean = exponents.mean(dim=0)
+    std = exponents.std(dim=0, unbiased=True) if B > 1 else torch.zeros_like(mean)
+    curves_t = steps_t = None
+    if return_curves:
+        curves_t = torch.stack(curves)  # (n, B, k)
+        if base_name == "2":
+            curves_t = curves_t / math.log(2.0)
+        curves_t = torch.gather(curves_t, 2, order.unsqueeze(0).expand_as(curves_t))
+        steps_t = torch.tensor(curve_steps, device=Q.device)
+    return LyapunovSpectrum(exponents, mean, std, curves_t, steps_t, base_name)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# summaries of a spectrum
+
+
+def _as_sorted_array(exponents: Tensor | np.ndarray | list) -> np.ndarray:
+    lam = exponents.detach().cpu().numpy() if isinstance(exponents, Tensor) else np.asarray(exponents, dtype=float)
+    if lam.ndim not in (1, 2) or lam.shape[-1] == 0:
+        raise ValueError(f"exponents must have shape (k,) or (B, k) with k >= 1, got {lam.shape}")
+    return -np.sort(-lam, axis=-1)
+
+
+def kaplan_yorke_dimension(exponents: Tensor | np.ndarray | list) -> Tensor | np.ndarray | float:
+    """Kaplan-Yorke (Lyapunov) dimension ``D_KY = j + sum_{i<=j} lambda_i / |lambda_{j+1}|``.
+
+    ``j`` is the largest number of leading exponents whose sum is ``>= 0``; ``D_KY = 0`` if ``lambda_1 < 0`` and
+    ``D_KY = k`` if the total sum is ``>= 0``. Exponents are sorted first; their unit does not matter.
+
+    Parameters
+    ----------
+    exponents : array-like, shape (k,) or (B, k)
+
+    Returns
+    -------
+    float for a (k,) input, else an array (B,) (a Tensor for Tensor input).
+
+    Examples
+    --------
+    >>> round(kaplan_yorke_dimension([0.5, 0.1, -0.4, -1.0]), 12)
+    3.2
+    """
+    lam = _as_sorted_array(exponents)
+    rows = np.atleast_2d(lam)
+    out = np.empty(rows.shape[0])
+    for b, row in enumerate(rows):
+        with np.errstate(invalid="ignore"):
+            partial = np.cumsum(row)  # partial[j-1] = sum of the first j exponents
+        nonneg = np.nonzero(partial >= 0)[0]
+        if nonneg.size == 0:
+            out[b] = 0.0
+            continue
+        j = int(nonneg[-1]) + 1
+        out[b] = float(j) if j == row.size else j + partial[j - 1] / abs(row[j])
+    if isinstance(exponents, Tensor):
+        return torch.as_tensor(out if lam.ndim == 2 else out[0], dtype=torch.float64)
+    return out if lam.ndim == 2 else float(out[0])
+
+
+def ks_entropy(exponents: Tensor | np.ndarray | list) -> Tensor | np.ndarray | float:
+    """Pesin upper bound on the Kolmogorov-Sinai entropy: ``sum_i max(lambda_i, 0)``.
+
+    Parameters
+    ----------
+    exponents : array-like, shape (k,) or (B, k)
+
+    Returns
+    -------
+    float for a (k,) input, else an array (B,) (a Tensor for Tensor input); same unit as ``exponents``.
+    """
+    lam = _as_sorted_array(exponents)
+    out = np.clip(lam, 0.0, None).sum(axis=-1)
+    if isinstance(exponents, Tensor):
+        return torch.as_tensor(out, dtype=torch.float64)
+    return out if lam.ndim == 2 else float(out)

@@ -1,0 +1,212 @@
+"""Card 01 (compositional attention, arXiv:2110.09419) checks 1-9 on the module."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from neurodyn.attention import (
+    CompositionalAttention,
+    MultiHeadAttention,
+    compositional_parameter_count,
+    mha_parameter_count,
+)
+
+torch.set_num_threads(1)
+F64 = torch.float64
+
+
+def _init(module: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Fill every parameter from a private generator (the default init reads the global RNG)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * p.shape[-1] ** -0.5)
+    return module
+
+
+def _comp(*args, seed: int = 0, **kwargs) -> CompositionalAttention:
+    return _init(CompositionalAttention(*args, **kwargs).to(F64), seed)
+
+
+def _x(b: int, n: int, d: int, seed: int = 1) -> torch.Tensor:
+    return torch.randn(b, n, d, generator=torch.Generator().manual_seed(seed), dtype=F64)
+
+
+def _torch_mha_from_weights(wq, wk, wv, wo, d: int, h: int, dtype=F64) -> torch.nn.MultiheadAttention:
+    ref = torch.nn.MultiheadAttention(d, h, batch_first=True, bias=False).to(dtype)
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(torch.cat([wq, wk, wv], 0))  # nn.Linear weights are already out x in
+        ref.out_proj.weight.copy_(wo)
+    return ref.eval()
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-10), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("masked", [False, True])
+def test_identity_pairing_equals_torch_multihead_attention(dtype, tol, masked):
+    # check 1: S = R = H, d_k = d_v = D/H, c forced to the identity -> nn.MultiheadAttention
+    D, H, N = 12, 3, 7
+    comp = _comp(D, H, H, pairing="identity").to(dtype)
+    ref = _torch_mha_from_weights(comp.q_proj.weight, comp.k_proj.weight, comp.v_proj.weight,
+                                  comp.out_proj.weight, D, H, dtype)
+    x = _x(4, N, D).to(dtype)
+    allowed = ~torch.eye(N, dtype=torch.bool) if masked else None
+    out, maps = comp(x, allowed, return_attention=True)
+    out_fused = comp(x, allowed)
+    want, want_a = ref(x, x, x, attn_mask=None if allowed is None else ~allowed,  # torch: True = blocked
+                       need_weights=True, average_attn_weights=False)
+    torch.testing.assert_close(out, want, atol=tol, rtol=0)
+    torch.testing.assert_close(out_fused, want, atol=tol, rtol=0)
+    torch.testing.assert_close(maps["A"], want_a, atol=tol, rtol=0)
+    assert torch.equal(maps["c"], torch.eye(H, dtype=dtype).expand(4, N, H, H))
+
+
+def test_multihead_baseline_equals_torch_multihead_attention():
+    D, H = 12, 4
+    mha = _init(MultiHeadAttention(D, H).to(F64), 3)
+    ref = _torch_mha_from_weights(mha.q_proj.weight, mha.k_proj.weight, mha.v_proj.weight,
+                                  mha.out_proj.weight, D, H)
+    x = _x(2, 6, D)
+    out, maps = mha(x, return_attention=True)
+    want, want_a = ref(x, x, x, need_weights=True, average_attn_weights=False)
+    torch.testing.assert_close(out, want, atol=1e-10, rtol=0)
+    torch.testing.assert_close(maps["A"], want_a, atol=1e-10, rtol=0)
+
+
+def test_learned_pairing_with_one_retrieval_is_mha_with_shared_values_and_no_retrieval_gradient():
+    # check 2: R = 1 -> c == 1 exactly, output = MHA whose heads share one value matrix, dWq̄ = dWk̄ = 0
+    D, S, N = 12, 3, 5
+    comp = _comp(D, S, 1, d_value=D // S)
+    x = _x(3, N, D)
+    out, maps = comp(x, return_attention=True)
+    assert torch.equal(maps["c"], torch.ones(3, N, S, 1, dtype=F64))
+    wv = comp.v_proj.weight  # (d_v, D), shared by every head
+    ref = _torch_mha_from_weights(comp.q_proj.weight, comp.k_proj.weight, wv.repeat(S, 1),
+                                  comp.out_proj.weight, D, S)
+    torch.testing.assert_close(out, ref(x, x, x, need_weights=False)[0], atol=1e-10, rtol=0)
+    out.square().sum().backward()
+    assert torch.count_nonzero(comp.retrieval_q_proj.weight.grad) == 0
+    assert torch.count_nonzero(comp.retrieval_k_proj.weight.grad) == 0
+
+
+def test_hard_pairing_equals_mha_with_reassembled_values():
+    # check 3: c one-hot at j*(i) for all tokens -> MHA with Wv_i := Wv_{j*(i)}
+    D, S, R, N = 12, 3, 4, 6
+    dv = D // S  # so that the MHA oracle has d_v = D / H
+    j_star = (2, 0, 2)
+    comp = _comp(D, S, R, d_value=dv, pairing=j_star)
+    wv = comp.v_proj.weight.view(R, dv, D)
+    ref = _torch_mha_from_weights(comp.q_proj.weight, comp.k_proj.weight, wv[list(j_star)].reshape(S * dv, D),
+                                  comp.out_proj.weight, D, S)
+    x = _x(2, N, D)
+    out, maps = comp(x, return_attention=True)
+    torch.testing.assert_close(out, ref(x, x, x, need_weights=False)[0], atol=1e-10, rtol=0)
+    assert torch.equal(maps["c"].argmax(-1)[0, 0], torch.tensor(j_star))
+    # the straight-through "hard" mode gives one-hot scores too
+    hard = _comp(D, S, R, pairing="hard")
+    c = hard(x, return_attention=True)[1]["c"]
+    assert torch.equal(c.sum(-1), torch.ones_like(c.sum(-1))) and torch.equal(c.max(-1).values, torch.ones_like(c[..., 0]))
+
+
+def test_search_rows_and_value_scores_sum_to_one_and_masked_diagonal_is_zero():
+    # check 4
+    N = 6
+    comp = _comp(12, 2, 3, bias=True)
+    _, maps = comp(_x(3, N, 12), ~torch.eye(N, dtype=torch.bool), return_attention=True)
+    torch.testing.assert_close(maps["A"].sum(-1), torch.ones(3, 2, N, dtype=F64), atol=1e-12, rtol=0)
+    torch.testing.assert_close(maps["c"].sum(-1), torch.ones(3, N, 2, dtype=F64), atol=1e-12, rtol=0)
+    assert torch.count_nonzero(maps["A"].diagonal(dim1=-2, dim2=-1)) == 0
+
+
+def test_permuting_retrieval_blocks_leaves_output_unchanged_and_permutes_c():
+    # check 5
+    D, S, R = 12, 2, 3
+    comp = _comp(D, S, R, bias=True)
+    dv = comp.d_value
+    x = _x(2, 5, D)
+    out, maps = comp(x, return_attention=True)
+    perm = torch.tensor([2, 0, 1])
+    with torch.no_grad():
+        comp.v_proj.weight.copy_(comp.v_proj.weight.view(R, dv, D)[perm].reshape(R * dv, D))
+        comp.v_proj.bias.copy_(comp.v_proj.bias.view(R, dv)[perm].reshape(R * dv))
+    out2, maps2 = comp(x, return_attention=True)
+    torch.testing.assert_close(out2, out, atol=1e-10, rtol=0)
+    torch.testing.assert_close(maps2["c"], maps["c"][..., perm], atol=1e-10, rtol=0)
+
+
+def test_permuting_search_blocks_leaves_output_unchanged():
+    # check 6: permute Wq_i, Wk_i, Wq̄_i and the matching row blocks of Wo (its input column blocks here)
+    D, S, R = 12, 3, 2
+    comp = _comp(D, S, R, bias=True)
+    dk, dr, dv = comp.d_search, comp.d_retrieval, comp.d_value
+    x = _x(2, 5, D)
+    out = comp(x)
+    perm = torch.tensor([1, 2, 0])
+    with torch.no_grad():
+        for lin, w in ((comp.q_proj, dk), (comp.k_proj, dk), (comp.retrieval_q_proj, dr)):
+            lin.weight.copy_(lin.weight.view(S, w, D)[perm].reshape(S * w, D))
+            lin.bias.copy_(lin.bias.view(S, w)[perm].reshape(S * w))
+        comp.out_proj.weight.copy_(comp.out_proj.weight.view(D, S, dv)[:, perm].reshape(D, S * dv))
+    torch.testing.assert_close(comp(x), out, atol=1e-10, rtol=0)
+
+
+def test_token_permutation_equivariance():
+    # check 7: no positional encoding -> out(P X) = P out(X)
+    comp = _comp(12, 2, 3, bias=True)
+    x = _x(2, 7, 12)
+    perm = torch.randperm(7, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(comp(x[:, perm]), comp(x)[:, perm], atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("D,S,R,kw", [(32, 2, 2, {}), (32, 2, 4, {}), (24, 3, 2, {"d_retrieval": 5}),
+                                      (16, 4, 1, {"d_search": 3, "d_value": 7})])
+@pytest.mark.parametrize("bias", [False, True])
+def test_parameter_count_equals_formula(D, S, R, kw, bias):
+    # check 8
+    comp = CompositionalAttention(D, S, R, bias=bias, **kw)
+    assert sum(p.numel() for p in comp.parameters()) == compositional_parameter_count(D, S, R, bias=bias, **kw)
+    dk, dv, dr = comp.d_search, comp.d_value, comp.d_retrieval
+    want = 2 * S * D * dk + R * D * dv + S * D * dr + dv * dr + S * dv * D
+    assert compositional_parameter_count(D, S, R, **kw) == want
+    mha = MultiHeadAttention(D, S, d_search=dk, d_value=dv, bias=bias)
+    assert sum(p.numel() for p in mha.parameters()) == mha_parameter_count(D, S, d_search=dk, d_value=dv, bias=bias)
+    diff = compositional_parameter_count(D, S, R, **kw) - mha_parameter_count(D, S, d_search=dk, d_value=dv)
+    assert diff == (R - S) * D * dv + S * D * dr + dv * dr
+    names = {n for n, _ in comp.named_parameters()}
+    assert len(names) == (12 if bias else 6)
+
+
+def test_gradcheck_on_tiny_float64_module():
+    # check 9: N = 4, D = 6, S = 2, R = 3
+    comp = _comp(6, 2, 3, bias=True)
+    x = _x(2, 4, 6).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: comp(t, ~torch.eye(4, dtype=torch.bool)), (x,))
+    params = tuple(comp.parameters())
+
+    def by_params(*ps):
+        return torch.func.functional_call(comp, dict(zip([n for n, _ in comp.named_parameters()], ps)), (x.detach(),))
+
+    assert torch.autograd.gradcheck(by_params, tuple(p.detach().clone().requires_grad_(True) for p in params))
+
+
+def test_fused_and_explicit_paths_agree_in_float32():
+    comp = CompositionalAttention(16, 2, 4, bias=True)
+    x = torch.randn(3, 9, 16, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(comp(x), comp(x, return_attention=True)[0], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(n_searches=0), dict(n_retrievals=3, pairing="identity"),
+                                    dict(score="concat"), dict(pairing="soft"), dict(pairing=(0, 5)),
+                                    dict(d_model=10, n_searches=3), dict(dropout=1.0)])
+def test_bad_arguments_raise_value_error(kwargs):
+    args = dict(d_model=12, n_searches=2, n_retrievals=2) | kwargs
+    with pytest.raises(ValueError):
+        CompositionalAttention(**args)
+
+
+def test_bad_input_shapes_raise_value_error():
+    comp = CompositionalAttention(8, 2, 2)
+    with pytest.raises(ValueError, match="x must have shape"):
+        comp(torch.zeros(2, 3, 7))
+    with pytest.raises(ValueError, match="attn_mask"):
+        comp(torch.zeros(2, 3, 8), torch.ones(4, 4, dtype=torch.bool))

@@ -52,39 +52,41 @@ class Paper:
     claim: str
     page: str | None  # page file under pages/ once the page works, else None ("planned")
     experiments: tuple[str, ...] = ()
+    short: str = ""  # navigation label
+    icon: str = "📄"
 
 
 PAPERS: tuple[Paper, ...] = (
     Paper("attention", "Compositional Attention: Disentangling Search and Retrieval", "2110.09419",
           "Letting every search pick its retrieval dynamically makes heads specialise and generalise better "
-          "than the rigid pairing of multi-head attention.", None, ("attention",)),
+          "than the rigid pairing of multi-head attention.", None, ("attention",), short="Compositional attention", icon="🔀"),
     Paper("lyapunov", "On Lyapunov Exponents for RNNs", "2006.14123",
           "The Lyapunov spectrum of a recurrent network, tracked through training, describes how it propagates "
-          "information and predicts how well it will learn.", None, ("lyapunov",)),
+          "information and predicts how well it will learn.", None, ("lyapunov",), short="Lyapunov spectra", icon="🌀"),
     Paper("lead", "LEAD: Min-Max Optimization from a Physical Perspective", "2010.13846",
           "A velocity-coupling force from the mixed second derivative turns the cycling of gradient "
-          "descent-ascent into linear convergence on min-max games.", None, ("lead", "lead_gan")),
+          "descent-ascent into linear convergence on min-max games.", None, ("lead", "lead_gan"), short="LEAD vs gradient descent", icon="🧲"),
     Paper("udemd", "Embedding Signals on Graphs with Unbalanced Diffusion EMD", "2107.12334",
           "Multiscale graph diffusion gives an L1 embedding whose distances approximate an unbalanced "
-          "earth mover's distance between signals, fast enough to embed thousands of them.", None, ("udemd",)),
+          "earth mover's distance between signals, fast enough to embed thousands of them.", None, ("udemd",), short="UDEMD", icon="🕸️"),
     Paper("brims", "Learning to Combine Top-Down and Bottom-Up Signals (BRIMs)", "2006.16981",
           "Recurrent modules that attend both to the input and to higher layers are more robust to "
-          "distribution shift.", None),
+          "distribution shift.", None, short="BRIMs", icon="🧩"),
     Paper("activations", "Advantages of biologically-inspired adaptive neural activation in RNNs", "2006.12253",
           "Learning each unit's activation shape, with adaptation, helps recurrent networks learn and stay "
-          "robust to input changes.", None),
+          "robust to input changes.", None, short="Adaptive activations", icon="📈"),
     Paper("starvation", "Gradient Starvation: A Learning Proclivity in Neural Networks", "2011.09468",
           "Cross-entropy training lets a few dominant features starve the others of gradient; spectral "
-          "decoupling counters it.", None),
+          "decoupling counters it.", None, short="Gradient starvation", icon="🍂"),
     Paper("alignment", "Implicit Regularization via Neural Feature Alignment", "2008.00938",
           "During training the tangent features align with the target, a form of implicit regularisation "
-          "that the tangent kernel's alignment measures.", None),
+          "that the tangent kernel's alignment measures.", None, short="Feature alignment", icon="🧭"),
     Paper("causal", "Systematic Evaluation of Causal Discovery in Visual Model-Based RL", "2107.00848",
           "Environments with known causal graphs show how well world models induce causal structure, and "
-          "where they fail.", None),
+          "where they fail.", None, short="Causal induction", icon="🔗"),
     Paper("multitask", "Efficient and robust multi-task learning in the brain with modular latent primitives",
           "2105.14108", "A few pre-trained recurrent modules, recombined, learn new tasks with far fewer "
-          "parameter updates and more robustly than one network trained on all.", None),
+          "parameter updates and more robustly than one network trained on all.", None, short="Modular primitives", icon="🧱"),
 )
 
 

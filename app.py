@@ -1,0 +1,20 @@
+"""neurodyn lab dashboard: `streamlit run app.py`.
+
+Navigation lists the home page and every paper page that works (``registry.PAPERS`` entries with a page file).
+Expensive one-off costs (numba's JIT behind UMAP) are paid once per process in the background at start-up.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurodyn.core import registry
+from neurodyn.ui.warmup import start_warmup
+
+st.set_page_config(page_title="neurodyn lab", page_icon="🧠", layout="wide")
+start_warmup()
+
+pages = [st.Page("pages/home.py", title="Home", icon="🏠", default=True)]
+pages += [st.Page(f"pages/{p.page}", title=p.short, icon=p.icon, url_path=p.page.removesuffix(".py"))
+          for p in registry.PAPERS if p.page]
+st.navigation(pages).run()

@@ -1,0 +1,177 @@
+"""Live runs on a page: Start/Stop, status and progress, a redraw a few times per second, downloads.
+
+Training runs in a worker of :mod:`neurodyn.core.jobs`, never in the script body. The page's fragment reruns on a
+timer while the run is active: it sends the job's heartbeat, reads the records taken so far and hands them to the
+page's ``draw`` function. Stop sets the job's cancel flag from a button callback; the worker stops after the current
+step (under a second) and the records taken so far stay on screen and in the downloads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable, Sequence
+
+import streamlit as st
+
+from neurodyn.core import registry
+from neurodyn.core.jobs import Job, JobLimitError, JobState, get_manager
+from neurodyn.core.loop import Record
+from neurodyn.ui.export import downloads
+
+__all__ = ["header", "live", "session_id", "current_job"]
+
+DrawFn = Callable[[Sequence[Record]], Any]
+
+
+def session_id() -> str:
+    """A stable id for this browser session (one job per session)."""
+    if "nd.session" not in st.session_state:
+        st.session_state["nd.session"] = uuid.uuid4().hex
+    return st.session_state["nd.session"]
+
+
+def header(name: str, *, note: str = "") -> None:
+    """Title, the paper's claim in one line, its arXiv link and what this page measures.
+
+    Parameters
+    ----------
+    name : str
+        Registered experiment name (the page's main experiment).
+    note : str
+        Extra line, e.g. where the page deviates from the paper.
+    """
+    spec = registry.get(name)
+    paper = next((p for p in registry.PAPERS if name in p.experiments), None)
+    st.title(spec.title)
+    if paper is not None:
+        st.markdown(f"**{paper.title}** ([arXiv:{paper.arxiv}](https://arxiv.org/abs/{paper.arxiv})). {paper.claim}")
+    st.caption(
+        "Everything on this page is computed here, live, from the settings in the sidebar. Numbers quoted from the "
+        "paper are labelled as such; numbers labelled *prototype* were measured on our own prototypes, not "
+        "taken from the paper." + (f" {note}" if note else "")
+    )
+
+
+def _slot(key: str) -> str:
+    return f"nd.job.{key}"
+
+
+def current_job(key: str) -> Job | None:
+    """The job last started from the live panel ``key`` in this session, if any."""
+    return st.session_state.get(_slot(key))
+
+
+def _start(name: str, config: Any, key: str) -> None:
+    spec = registry.get(name)
+    try:
+        job = get_manager().submit(name, config, session_id(), spec.build)
+    except JobLimitError as exc:
+        st.session_state[_slot(key) + ".error"] = str(exc)
+        return
+    st.session_state.pop(_slot(key) + ".error", None)
+    st.session_state[_slot(key)] = job
+
+
+def _stop(job: Job) -> None:
+    job.cancel("stopped by user")
+
+
+def _status(job: Job) -> None:
+    n, total = job.n_records, job.total_steps
+    if job.state is JobState.QUEUED:
+        pos, mgr = get_manager().queue_position(job), get_manager()
+        st.info(f"⏳ Queued: position {pos} of {mgr.n_queued}; {mgr.n_running} run(s) ahead use the "
+                f"{mgr.max_running} worker slot(s). It starts by itself.")
+        return
+    steps = f"step {n}/{total}" if total else f"step {n}"
+    if job.state is JobState.RUNNING:
+        eta = job.eta_seconds
+        text = f"{job.phase.capitalize()}: {steps} · {job.elapsed:.1f} s" + (f" · about {eta:.0f} s left" if eta else "")
+        st.progress(job.progress, text=text)
+    elif job.state is JobState.DONE:
+        st.progress(1.0, text=f"Done: {job.message}")
+    elif job.state is JobState.STOPPED:
+        st.warning(f"Stopped after {n} steps ({job.elapsed:.1f} s): {job.message}. The partial results stay below.")
+    else:
+        st.error(f"{job.message} Partial results ({n} steps) stay below.")
+
+
+def live(
+    name: str,
+    config: Any,
+    draw: DrawFn,
+    *,
+    key: str | None = None,
+    every_s: float = 0.5,
+    charts: Callable[[Sequence[Record]], dict[str, Any]] | None = None,
+    start_label: str = "Start",
+) -> Job | None:
+    """Draw the Start/Stop controls and the live view of experiment ``name`` run with ``config``.
+
+    Parameters
+    ----------
+    name : str
+        Registered experiment name.
+    config : dataclass config
+        The config from :func:`neurodyn.ui.controls`.
+    draw : callable
+        ``draw(records)``: draws the figures from the records so far (called on every redraw).
+    key : str, optional
+        Distinguishes two live panels on one page; default ``name``.
+    every_s : float, default 0.5
+        Redraw period while the run is active (2 Hz).
+    charts : callable, optional
+        ``charts(records) -> {label: altair chart}`` offered as SVG downloads once the run has ended.
+    start_label : str
+        Label of the start button.
+
+    Returns
+    -------
+    Job or None
+        The panel's current job.
+    """
+    key = key or name
+    job = current_job(key)
+    active = job is not None and job.state.active
+    other = get_manager().job_for(session_id())
+    busy_elsewhere = other is not None and other.state.active and other is not job
+
+    c1, c2, c3 = st.columns([1, 1, 4])
+    c1.button(f"▶ {start_label}", key=f"{key}.start", type="primary", disabled=active or busy_elsewhere,
+              on_click=_start, args=(name, config, key), width="stretch")
+    c2.button("■ Stop", key=f"{key}.stop", disabled=not active, on_click=_stop, args=(job,) if job else (None,),
+              width="stretch")
+    if busy_elsewhere:
+        c3.warning(f"Your run of **{other.name}** is still going; one run per session. Stop it to start this one.")
+        st.button("■ Stop that run", key=f"{key}.stop-other", on_click=_stop, args=(other,))
+    elif job is not None and not active and job.config != config:
+        c3.caption("The settings changed since this run; press Start to run with them.")
+    elif job is None:
+        c3.caption("Press Start to train with the settings in the sidebar. Stop keeps what was computed.")
+    err = st.session_state.get(_slot(key) + ".error")
+    if err:
+        st.error(err)
+
+    @st.fragment(run_every=every_s if active else None)
+    def _view() -> None:
+        j = current_job(key)
+        if j is None:
+            return
+        j.heartbeat()
+        _status(j)
+        records = list(j.records)
+        if records:
+            try:
+                draw(records)
+            except Exception as exc:  # a drawing bug must not take the run down
+                st.error(f"Could not draw the figures: {type(exc).__name__}: {exc}")
+        if not j.state.active:
+            if active:  # the run just ended: one full rerun to switch the buttons and stop the timer
+                st.rerun()
+            if records:
+                st.caption("Downloads")
+                downloads(name, j.config, records, status=j.state.value, message=j.message, key=f"{key}.",
+                          charts=charts(records) if charts else None, seconds=j.elapsed)
+
+    _view()
+    return job

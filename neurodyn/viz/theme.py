@@ -1,0 +1,86 @@
+"""Shared chart pieces: a colour palette that reads on light and dark backgrounds, metric line charts, export theme."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import altair as alt
+import pandas as pd
+
+__all__ = ["PALETTE", "color_scale", "metric_chart", "long_metrics", "paper_theme"]
+
+# Colour-blind-safe categorical palette (Okabe-Ito order) that keeps contrast on white and on near-black.
+PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999"]
+
+
+def color_scale(domain: Sequence[str]) -> alt.Scale:
+    """A categorical colour scale over ``domain`` with the shared palette (stable colour per name)."""
+    return alt.Scale(domain=list(domain), range=PALETTE[: max(1, len(domain))] if len(domain) <= len(PALETTE) else None)
+
+
+def long_metrics(records: Sequence[Any], metrics: Sequence[str]) -> pd.DataFrame:
+    """Metrics of records in long form: columns ``step``, ``metric``, ``value``.
+
+    Parameters
+    ----------
+    records : sequence of Record
+    metrics : sequence of str
+        Metric names to keep (missing ones are skipped).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    rows = [
+        {"step": r.step, "metric": m, "value": float(r.metrics[m])}
+        for r in records
+        for m in metrics
+        if m in r.metrics
+    ]
+    return pd.DataFrame(rows, columns=["step", "metric", "value"])
+
+
+def metric_chart(
+    records: Sequence[Any], metrics: Sequence[str], *, title: str = "", log_y: bool = False, y_title: str = "value",
+    labels: dict[str, str] | None = None, height: int = 260,
+) -> alt.Chart:
+    """Line chart of several metrics against the step.
+
+    Parameters
+    ----------
+    records : sequence of Record
+    metrics : sequence of str
+    title : str
+    log_y : bool
+        Log-scale y axis (non-positive values are dropped).
+    y_title : str
+    labels : dict, optional
+        Display names of the metrics.
+    height : int
+
+    Returns
+    -------
+    altair.Chart
+    """
+    df = long_metrics(records, metrics)
+    if labels:
+        df["metric"] = df["metric"].map(lambda m: labels.get(m, m))
+    if log_y:
+        df = df[df["value"] > 0]
+    names = [labels.get(m, m) if labels else m for m in metrics]
+    return (
+        alt.Chart(df, title=title)
+        .mark_line()
+        .encode(
+            x=alt.X("step:Q", title="step"),
+            y=alt.Y("value:Q", title=y_title, scale=alt.Scale(type="log") if log_y else alt.Undefined),
+            color=alt.Color("metric:N", title=None, scale=color_scale(names)),
+            tooltip=["step", "metric", alt.Tooltip("value:Q", format=".4g")],
+        )
+        .properties(height=height)
+    )
+
+
+def paper_theme(chart: alt.Chart) -> alt.Chart:
+    """Fixed light 'paper' styling for exported figures (white background, serif labels)."""
+    return chart.configure(background="white", font="serif").configure_axis(grid=False).configure_view(stroke=None)

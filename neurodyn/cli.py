@@ -105,6 +105,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if status != "failed" else 1
 
 
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    from neurodyn.core.warmup import TASKS, run_warmup
+
+    seconds, errors = run_warmup()
+    print(f"warm-up: {len(TASKS)} task(s) in {seconds:.1f} s" + (f"; failed: {errors}" if errors else ""))
+    return 1 if errors else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m neurodyn`` and the ``neurodyn`` console script.
 
@@ -132,5 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.set_defaults(func=_cmd_run)
+    p_warm = sub.add_parser("warmup", help="pay one-off JIT costs (numba behind UMAP) into NUMBA_CACHE_DIR")
+    p_warm.set_defaults(func=_cmd_warmup)
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -6,6 +6,12 @@ of any ``step(x_t, s)`` callable (batched JVPs); the experiments live in ``neuro
 
 from __future__ import annotations
 
-from neurodyn.lyapunov.spectrum import LyapunovSpectrum, kaplan_yorke_dimension, ks_entropy, lyapunov_spectrum
+from neurodyn.lyapunov.spectrum import (
+    LyapunovSpectrum,
+    iter_lyapunov_spectrum,
+    kaplan_yorke_dimension,
+    ks_entropy,
+    lyapunov_spectrum,
+)
 
-__all__ = ["LyapunovSpectrum", "lyapunov_spectrum", "kaplan_yorke_dimension", "ks_entropy"]
+__all__ = ["LyapunovSpectrum", "lyapunov_spectrum", "iter_lyapunov_spectrum", "kaplan_yorke_dimension", "ks_entropy"]

@@ -117,7 +117,7 @@ class _TorchCell:
 
         def get(name: str) -> Tensor | None:
             p = getattr(cell, name, None)
-            return None if p is None else p.detach().to(device=device, dtype=dtype)
+            return None if p is None else p.detach().to(device=device, dtype=dtype, copy=True)
 
         self.W_ih, self.W_hh = get("weight_ih_l0"), get("weight_hh_l0")
         G = self.W_hh.shape[0] // self.H
@@ -195,7 +195,7 @@ class _GenericCell:
 
     def __init__(self, step: StepFn, dtype: torch.dtype, device: torch.device):
         if isinstance(step, nn.Module):
-            params = {n: p.detach().to(device=device, dtype=dtype) for n, p in step.named_parameters()}
+            params = {n: p.detach().to(device=device, dtype=dtype, copy=True) for n, p in step.named_parameters()}
             buffers = {n: b.to(device=device) for n, b in step.named_buffers()}
             module = step
 

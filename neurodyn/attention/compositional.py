@@ -24,9 +24,11 @@ c_ij               ``c``                         (B, N, S, R) value scores, soft
 
 Implementation notes (same maths as the card, reorganised for speed; stated here and on the page):
 
-* All S x R pairings come from one fused ``scaled_dot_product_attention`` call with S heads whose
-  value is the concatenation [V_1 | ... | V_R] shared by every search (card section 7, item 1-2).
-  No Python loop runs over searches or retrievals.
+* All S x R pairings come from one attention call over S heads whose value is the concatenation
+  [V_1 | ... | V_R] shared by every search (card section 7, items 1-2): one fused
+  ``scaled_dot_product_attention`` call on CUDA and for N > 256, else explicit logits and one bmm of
+  A (B, S*N, N) with V (B, N, R*d_v), which is faster on CPU for short sequences. No Python loop runs
+  over searches or retrievals; q, k, v and q̄ come from one matmul with the weights concatenated.
 * The retrieval logits <q̄_i, Z_ij Wk̄ + b> are computed as <q̄_i Wk̄ᵀ, Z_ij> + <q̄_i, b>, which is the
   same number (associativity) but never forms the (B, N, S, R, d_r) key tensor. The term <q̄_i, b> is
   constant over j and therefore cancels in the softmax; it is kept so that the bias of Wk̄ is used
@@ -166,18 +168,27 @@ def _check_input(x: Tensor, d_model: int) -> None:
         raise ValueError(f"x must have shape (B, N, {d_model}), got {tuple(x.shape)}")
 
 
-def _attend(
-    q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None, dropout_p: float, need_weights: bool
-) -> tuple[Tensor, Tensor | None]:
-    """softmax(q kᵀ / sqrt(d_k) + mask) v for (B, H, N, d) inputs; v may be broadcast over H.
+def _use_fused(x: Tensor, n_tokens: int) -> bool:
+    """Pick the fused SDPA kernel on CUDA and for long sequences; plain bmm is faster on CPU for N <= 256."""
+    return x.is_cuda or n_tokens > 256
 
+
+def _attend(
+    q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None, dropout_p: float, need_weights: bool, fused: bool
+) -> tuple[Tensor, Tensor | None]:
+    """softmax(q kᵀ / sqrt(d_k) + mask) v.
+
+    ``q``, ``k`` are (B, H, N, d_k); ``v`` is (B, H, N, d_v) or (B, N, d_v) shared by all H heads.
     Returns the output (B, H, N, d_v) and, if ``need_weights``, the attention A (B, H, N, N).
-    Without weights this is one fused ``scaled_dot_product_attention`` call.
+    With ``fused`` and no weights asked for, this is one ``scaled_dot_product_attention`` call;
+    otherwise the logits are formed explicitly and a shared ``v`` is read by one bmm over (B, H*N, N).
     """
+    B, H, N, _ = q.shape
+    shared = v.dim() == 3
     scale = q.shape[-1] ** -0.5
-    if not need_weights:
-        if v.shape[1] != q.shape[1]:
-            v = v.expand(-1, q.shape[1], -1, -1)  # (B, H, N, d_v), a view
+    if fused and not need_weights:
+        if shared:
+            v = v.unsqueeze(1).expand(B, H, N, v.shape[-1])  # (B, H, N, d_v), a view
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale)
         return out, None
     logits = torch.matmul(q, k.transpose(-1, -2)) * scale  # (B, H, N, N)
@@ -186,7 +197,11 @@ def _attend(
         logits = logits + mask
     attn = torch.softmax(logits, dim=-1)
     dropped = F.dropout(attn, dropout_p) if dropout_p > 0 else attn
-    return torch.matmul(dropped, v), attn  # v broadcasts over heads
+    if shared:
+        out = torch.bmm(dropped.reshape(B, H * N, N), v).view(B, H, N, v.shape[-1])  # one bmm for all heads
+    else:
+        out = torch.matmul(dropped, v)  # (B, H, N, d_v)
+    return out, (attn if need_weights else None)
 
 
 # ----------------------------------------------------------------------------- modules
@@ -296,6 +311,18 @@ class CompositionalAttention(nn.Module):
             f"pairing={self.pairing!r}"
         )
 
+    @staticmethod
+    def _project(x: Tensor, layers: tuple[nn.Linear, ...]) -> list[Tensor]:
+        """Apply several Linear layers to ``x`` with one matmul (weights concatenated on the fly)."""
+        weight = torch.cat([lin.weight for lin in layers])  # (sum of outputs, D)
+        bias = None if layers[0].bias is None else torch.cat([lin.bias for lin in layers])
+        return list(F.linear(x, weight, bias).split([lin.out_features for lin in layers], dim=-1))
+
+    @staticmethod
+    def _heads(t: Tensor, n: int) -> Tensor:
+        B, N, width = t.shape
+        return t.view(B, N, n, width // n).transpose(1, 2)  # (B, N, n*d) -> (B, n, N, d)
+
     def forward(
         self, x: Tensor, attn_mask: Tensor | None = None, return_attention: bool = False
     ) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
@@ -319,30 +346,29 @@ class CompositionalAttention(nn.Module):
         attn_mask = _check_mask(attn_mask, N)
         p = self.dropout if self.training else 0.0
 
-        q = self.q_proj(x).view(B, N, S, dk).transpose(1, 2)  # (B, S, N, d_k)
-        k = self.k_proj(x).view(B, N, S, dk).transpose(1, 2)  # (B, S, N, d_k)
-        v = self.v_proj(x)  # (B, N, R*d_v)
+        fused = _use_fused(x, N)
 
         if isinstance(self.pairing, tuple):
             # fixed pairing: search i only ever reads retrieval j*(i), so only those values are aggregated
+            q, k, v = self._project(x, (self.q_proj, self.k_proj, self.v_proj))
             index = torch.as_tensor(self.pairing, device=x.device)
             v_fixed = v.view(B, N, R, dv).index_select(2, index).transpose(1, 2)  # (B, S, N, d_v)
-            o, attn = _attend(q, k, v_fixed, attn_mask, p, return_attention)  # o: (B, S, N, d_v)
+            o, attn = _attend(self._heads(q, S), self._heads(k, S), v_fixed, attn_mask, p, return_attention, fused)
             out = self.out_proj(o.transpose(1, 2).reshape(B, N, S * dv))  # (B, N, S*d_v) -> (B, N, D)
             if not return_attention:
                 return out
             c = F.one_hot(index, R).to(x.dtype).expand(B, N, S, R)  # (B, N, S, R)
             return out, {"A": attn, "c": c}
 
+        q, k, v, q_bar = self._project(x, (self.q_proj, self.k_proj, self.v_proj, self.retrieval_q_proj))
         # all S x R pairings in one attention call: values [V_1 | ... | V_R] shared by the S searches
-        z, attn = _attend(q, k, v.unsqueeze(1), attn_mask, p, return_attention)  # (B, S, N, R*d_v)
-        z = z.view(B, S, N, R, dv)  # Z_ij[n] at z[b, i, n, j]
+        z, attn = _attend(self._heads(q, S), self._heads(k, S), v, attn_mask, p, return_attention, fused)
+        z = z.view(B, S, N, R, dv)  # (B, S, N, R*d_v) -> Z_ij[n] at z[b, i, n, j]
 
-        # retrieval competition: l_ij = <q̄_i, Z_ij Wk̄ + b> / sqrt(d_r), softmax over j
-        q_bar = self.retrieval_q_proj(x).view(B, N, S, dr).transpose(1, 2)  # (B, S, N, d_r)
-        w_bar = self.retrieval_k_proj.weight  # (d_r, d_v)
-        u = torch.matmul(q_bar, w_bar)  # q̄_i Wk̄ᵀ: (B, S, N, d_v)
-        logits = torch.matmul(z, u.unsqueeze(-1)).squeeze(-1)  # (B, S, N, R)
+        # retrieval competition: l_ij = <q̄_i, Z_ij Wk̄ᵀ + b> / sqrt(d_r) = <q̄_i Wk̄, Z_ij> + <q̄_i, b>
+        q_bar = self._heads(q_bar, S)  # (B, S, N, d_r)
+        u = torch.matmul(q_bar, self.retrieval_k_proj.weight)  # (B, S, N, d_v)
+        logits = (z * u.unsqueeze(-2)).sum(-1)  # (B, S, N, R)
         if self.retrieval_k_proj.bias is not None:
             logits = logits + torch.matmul(q_bar, self.retrieval_k_proj.bias).unsqueeze(-1)  # constant over j
         c = torch.softmax(logits * dr**-0.5, dim=-1)  # (B, S, N, R)
@@ -350,7 +376,7 @@ class CompositionalAttention(nn.Module):
             hard = F.one_hot(c.argmax(-1), R).to(c.dtype)
             c = hard + (c - c.detach())  # straight-through: forward one-hot, backward soft
 
-        o = torch.matmul(c.unsqueeze(-2), z).squeeze(-2)  # sum_j c_ij Z_ij: (B, S, N, d_v)
+        o = (c.unsqueeze(-1) * z).sum(-2)  # sum_j c_ij Z_ij: (B, S, N, d_v)
         out = self.out_proj(o.transpose(1, 2).reshape(B, N, S * dv))  # (B, N, S*d_v) -> (B, N, D)
         if not return_attention:
             return out
@@ -418,10 +444,10 @@ class MultiHeadAttention(nn.Module):
         B, N, _ = x.shape
         H, dk, dv = self.n_heads, self.d_search, self.d_value
         attn_mask = _check_mask(attn_mask, N)
-        q = self.q_proj(x).view(B, N, H, dk).transpose(1, 2)  # (B, H, N, d_k)
-        k = self.k_proj(x).view(B, N, H, dk).transpose(1, 2)  # (B, H, N, d_k)
-        v = self.v_proj(x).view(B, N, H, dv).transpose(1, 2)  # (B, H, N, d_v)
-        o, attn = _attend(q, k, v, attn_mask, self.dropout if self.training else 0.0, return_attention)
+        q, k, v = CompositionalAttention._project(x, (self.q_proj, self.k_proj, self.v_proj))
+        q, k, v = (CompositionalAttention._heads(t, H) for t in (q, k, v))  # (B, H, N, d)
+        p = self.dropout if self.training else 0.0
+        o, attn = _attend(q, k, v, attn_mask, p, return_attention, _use_fused(x, N))
         out = self.out_proj(o.transpose(1, 2).reshape(B, N, H * dv))  # (B, N, H*d_v) -> (B, N, D)
         if not return_attention:
             return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from neurodyn.attention import compositional
 from neurodyn.attention import (
     CompositionalAttention,
     MultiHeadAttention,
@@ -189,10 +190,16 @@ def test_gradcheck_on_tiny_float64_module():
     assert torch.autograd.gradcheck(by_params, tuple(p.detach().clone().requires_grad_(True) for p in params))
 
 
-def test_fused_and_explicit_paths_agree_in_float32():
-    comp = CompositionalAttention(16, 2, 4, bias=True)
-    x = torch.randn(3, 9, 16, generator=torch.Generator().manual_seed(0))
-    torch.testing.assert_close(comp(x), comp(x, return_attention=True)[0], atol=1e-5, rtol=1e-5)
+@pytest.mark.parametrize("pairing", ["learned", "identity"])
+def test_fused_sdpa_and_explicit_bmm_paths_agree(monkeypatch, pairing):
+    comp = _comp(16, 2, 2, bias=True, pairing=pairing)
+    x = _x(3, 9, 16)
+    mask = ~torch.eye(9, dtype=torch.bool)
+    monkeypatch.setattr(compositional, "_use_fused", lambda x, n: True)
+    fused = comp(x, mask)
+    monkeypatch.setattr(compositional, "_use_fused", lambda x, n: False)
+    torch.testing.assert_close(fused, comp(x, mask), atol=1e-10, rtol=0)
+    torch.testing.assert_close(fused, comp(x, mask, return_attention=True)[0], atol=1e-10, rtol=0)
 
 
 @pytest.mark.parametrize("kwargs", [dict(n_searches=0), dict(n_retrievals=3, pairing="identity"),

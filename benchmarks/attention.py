@@ -1,0 +1,71 @@
+"""Forward + backward time of CompositionalAttention(S=H, R=H) against torch.nn.MultiheadAttention(H).
+
+Compositional attention (arXiv:2110.09419) aggregates R value blocks per search, so at R = S = H its
+value step does H times the work of multi-head attention (card section 7); the goal is <= 1.5x MHA's
+time. Both modules have no biases and the same model width D. Run: ``python benchmarks/attention.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from neurodyn.attention import CompositionalAttention  # noqa: E402
+
+SHAPES = ((32, 128, 256), (8, 512, 256))  # (B, N, D)
+
+
+def _time(fn, repeats: int, sync) -> float:
+    fn()  # warm-up
+    sync()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench(B: int, N: int, D: int, H: int, device: torch.device, repeats: int) -> tuple[float, float]:
+    """Best-of-``repeats`` forward+backward seconds of (compositional, torch MHA)."""
+    comp = CompositionalAttention(D, H, H).to(device)
+    mha = torch.nn.MultiheadAttention(D, H, bias=False, batch_first=True).to(device)
+    g = torch.Generator(device=device).manual_seed(0)
+    x = torch.randn(B, N, D, generator=g, device=device, requires_grad=True)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def run_comp() -> None:
+        comp(x).sum().backward()
+
+    def run_mha() -> None:
+        mha(x, x, x, need_weights=False)[0].sum().backward()
+
+    return _time(run_comp, repeats, sync), _time(run_mha, repeats, sync)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heads", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 on the shared box)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    print(f"torch {torch.__version__}, {args.threads} CPU thread(s); forward+backward, best of {args.repeats}")
+    print(f"{'device':6} {'B':>3} {'N':>4} {'D':>4} {'H':>2} {'comp ms':>9} {'mha ms':>9} {'ratio':>6}")
+    for device in devices:
+        for B, N, D in SHAPES:
+            for H in args.heads:
+                t_comp, t_mha = bench(B, N, D, H, device, args.repeats)
+                print(f"{device.type:6} {B:>3} {N:>4} {D:>4} {H:>2} {t_comp * 1e3:9.2f} {t_mha * 1e3:9.2f} "
+                      f"{t_comp / t_mha:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -116,6 +116,7 @@ def test_first_lead_step_equals_a_gda_step():
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-15)
 
 
+@pytest.mark.filterwarnings("ignore:.*torch.jit.script.*:DeprecationWarning")  # torch.func.jvp's own import
 def test_double_backprop_coupling_equals_A_dy_and_At_dx_and_torch_func_jvp():
     rng = np.random.default_rng(6)
     A = torch.tensor(rng.standard_normal((4, 3)), dtype=D)

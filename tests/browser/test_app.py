@@ -1,0 +1,39 @@
+"""The dashboard in a real browser: every page renders, with no console error and no request off the server."""
+
+from __future__ import annotations
+
+import pytest
+
+from neurodyn.core import registry
+
+pytestmark = pytest.mark.browser
+
+READY = [p for p in registry.PAPERS if p.page]
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    page.locator("h1").first.wait_for(timeout=60_000)
+
+
+def test_home_lists_the_ten_papers_and_links_the_ready_pages(page, server, shots):
+    _open(page, server)
+    page.get_by_text("neurodyn lab").first.wait_for()
+    assert page.get_by_text("Planned: the page is not built yet.").count() == len(registry.PAPERS) - len(READY)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(shots / "home.png"), full_page=True)
+    assert page.watch.errors == []
+    assert page.watch.foreign == []
+
+
+@pytest.mark.parametrize("paper", READY, ids=[p.key for p in READY])
+def test_every_page_renders_from_the_navigation(page, server, shots, paper):
+    _open(page, server)
+    page.get_by_role("link", name=paper.short).first.click()
+    page.wait_for_url(f"**/{paper.page.removesuffix('.py')}**", timeout=30_000)
+    page.get_by_role("button", name="▶ Start").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shots / f"{paper.key}-open.png"), full_page=True)
+    assert page.watch.errors == []
+    assert page.watch.foreign == []

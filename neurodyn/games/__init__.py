@@ -18,6 +18,7 @@ from neurodyn.games.optim import (
     Momentum,
     OptimisticGDA,
     SimGDA,
+    mixed_hvp,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "OptimisticGDA",
     "Momentum",
     "ConsensusOptimization",
+    "mixed_hvp",
 ]

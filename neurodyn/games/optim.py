@@ -40,6 +40,7 @@ __all__ = [
     "ConsensusOptimization",
     "LEAD",
     "LEADAdam",
+    "mixed_hvp",
 ]
 
 _ROLES = ("min", "max")
@@ -57,6 +58,35 @@ def _dot(a: Sequence[Tensor], b: Sequence[Tensor]) -> Tensor:
     """Sum of elementwise products over lists of tensors (a scalar)."""
     terms = [(u * v).sum() for u, v in zip(a, b)]
     return sum(terms[1:], terms[0]) if terms else torch.zeros(())
+
+
+def mixed_hvp(
+    f: Tensor, x: Sequence[Tensor], y: Sequence[Tensor], dx: Sequence[Tensor], dy: Sequence[Tensor]
+) -> tuple[list[Tensor], list[Tensor]]:
+    """LEAD's coupling vectors ``(H_xy dy, H_yx dx)`` by double backprop (card 2.3).
+
+    ``H_xy dy = grad_x <grad_y f, stopgrad(dy)>`` and ``H_yx dx = grad_y <grad_x f, stopgrad(dx)>``.
+
+    Parameters
+    ----------
+    f : Tensor
+        Scalar game value computed from ``x`` and ``y`` (with a graph).
+    x, y : sequence of Tensor
+        The players' parameters (``requires_grad=True``).
+    dx, dy : sequence of Tensor
+        Displacements, shaped like ``x`` and ``y``.
+
+    Returns
+    -------
+    hxy_dy : list of Tensor, shaped like ``x``
+    hyx_dx : list of Tensor, shaped like ``y``
+    """
+    with torch.enable_grad():
+        g = _grad(f, list(x) + list(y), create_graph=True)
+        gx, gy = g[: len(x)], g[len(x) :]
+        hxy_dy = _grad(_dot(gy, [d.detach() for d in dy]), x)
+        hyx_dx = _grad(_dot(gx, [d.detach() for d in dx]), y)
+    return hxy_dy, hyx_dx
 
 
 class GameOptimizer(torch.optim.Optimizer):

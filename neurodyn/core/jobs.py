@@ -15,7 +15,8 @@ list. The page's fragment reads that list a few times per second and sends a hea
   2-core machine are much faster with one thread each than fighting over two).
 
 Configuration by environment: ``NEURODYN_MAX_JOBS``, ``NEURODYN_TORCH_THREADS``, ``NEURODYN_HEARTBEAT_TIMEOUT``
-(seconds), ``NEURODYN_MAX_JOB_SECONDS`` (wall-clock budget of one job).
+(seconds), ``NEURODYN_MAX_JOB_SECONDS`` (wall-clock budget of one job), ``NEURODYN_DATA_DIR`` (finished runs are
+saved there as JSON run records when set).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from neurodyn.core.export import data_dir, run_record, save_run
 from neurodyn.core.loop import Experiment, Record, non_finite_metrics
 
 __all__ = ["JobState", "Job", "JobManager", "JobLimitError", "get_manager", "default_max_running"]
@@ -323,6 +325,12 @@ class JobManager:
         job.state = state
         job.phase = state.value
         job.finished_at = time.monotonic()
+        if job.records and data_dir() is not None:
+            try:
+                save_run(run_record(job.name, job.config, job.records, status=state.value, message=job.message,
+                                    seconds=job.elapsed))
+            except OSError as exc:  # a full or read-only disk must not break the run
+                log.warning("could not save run %s: %s", job.id, exc)
         job._finished.set()
 
     def _work(self, job: Job) -> None:

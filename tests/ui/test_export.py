@@ -8,7 +8,7 @@ import pandas as pd
 
 from neurodyn.core.loop import Record
 from neurodyn.ui.controls import log_grid
-from neurodyn.ui.export import chart_bytes, records_csv, run_json, versions
+from neurodyn.core.export import chart_bytes, records_csv, run_json, save_run, versions
 from neurodyn.viz.graph import graph_html, strip_cdn
 from neurodyn.viz.theme import metric_chart
 
@@ -57,3 +57,24 @@ def test_pyvis_graph_html_has_no_cdn_reference_and_subsamples_large_graphs():
         assert host not in html
     assert "vis-network" in html or "vis.Network" in html
     assert strip_cdn('<link href="https://cdn.jsdelivr.net/x.css" rel="stylesheet"><b>') == "<b>"
+
+
+def test_save_run_writes_the_record_under_the_data_dir_and_nothing_when_unset(tmp_path, toy_config, monkeypatch):
+    from neurodyn.core.export import run_record
+
+    path = save_run(run_record("toy", toy_config(), _records(), status="done"), tmp_path)
+    assert path.parent == tmp_path / "runs" / "toy" and json.loads(path.read_text())["status"] == "done"
+    monkeypatch.delenv("NEURODYN_DATA_DIR", raising=False)
+    assert save_run({"experiment": "toy"}) is None
+
+
+def test_job_manager_keeps_finished_runs_in_the_data_dir(tmp_path, toy_config, toy_build, monkeypatch):
+    from neurodyn.core.jobs import JobManager
+
+    monkeypatch.setenv("NEURODYN_DATA_DIR", str(tmp_path))
+    m = JobManager(max_running=1, heartbeat_timeout=0)
+    job = m.submit("toy", toy_config(n_steps=5, seed=4), "s", toy_build)
+    assert job.wait(5)
+    files = list((tmp_path / "runs" / "toy").glob("*.json"))
+    assert len(files) == 1 and len(json.loads(files[0].read_text())["records"]) == 5
+    m.shutdown()

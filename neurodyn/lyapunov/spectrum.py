@@ -6,9 +6,12 @@ Using Dynamical Systems Tools*, arXiv:2006.14123 (2020).
 Symbols and code names
 ----------------------
 - ``s_t = F(s_{t-1}, x_t)``: one step of the cell; ``state`` of shape (B, D) in the code.
-- ``J_t = dS_t / dS_{t-1}`` (D x D): never formed for ``torch.nn`` cells. Every Jacobian handled here has the form
-  ``J = diag(d) + sum_g diag(c_g) W_hg`` (plus LSTM cell-state blocks), so ``J @ Q`` costs one product
-  ``M = W_hh @ Q`` (B, G*H, k) and a few row scalings of its gate blocks (card 09, section 2.3).
+- ``J_t = dS_t / dS_{t-1}`` (D x D): never built from dense diagonal matrices for ``torch.nn`` cells. Every
+  Jacobian handled here has the form ``J = diag(d) + sum_g diag(c_g) W_hg`` (plus LSTM cell-state blocks), so
+  ``J @ Q`` costs one product ``M = W_hh @ Q`` (B, G*H, k) and a few row scalings of its gate blocks (card 09,
+  section 2.3). Deviation from the card's "never form J": when ``k >= 16`` and the cell has several gate blocks,
+  the (B, H, H) block ``sum_g diag(c_g) W_hg`` is assembled by broadcasting (B*G*H^2 work) and applied with one
+  batched product (B*H^2*k), which is G times fewer flops than ``M``; the result is the same to rounding.
 - ``Q`` (B, D, k): orthonormal tangent basis; ``Z = J_t Q``; ``Q, R = qr(Z)``; ``acc += log|diag R|``.
 - ``lambda_i = acc_i / T``: the exponents, in nats per step (``base=2``: bits per step).
 - Finite-time curves ``lambda_i(t) = (1/t) sum_{tau <= t} log|R_tau,ii|``.
@@ -75,20 +78,33 @@ def _dsigmoid(s: Tensor) -> Tensor:
     return s * (1.0 - s)
 
 
-def _scaled_products(W_hh: Tensor, Q: Tensor, coefs: list[Tensor], transpose: bool) -> Tensor:
-    """``sum_g diag(c_g) W_hg @ Q`` or, transposed, ``sum_g W_hg^T diag(c_g) Q``.
+# With k >= this many exponents and G >= 2 gate blocks, assemble each sequence's block
+# sum_g diag(c_g) W_hg (B, H, H) by broadcasting (B*G*H^2 work) and apply it with one batched product (B*H^2*k):
+# G times fewer flops than the row-scaled M = W_hh @ Q (B*G*H^2*k), which stays in use for small k.
+_ASSEMBLE_MIN_K = 16
 
-    ``W_hh`` (G*H, H) stacks the gate blocks ``W_hg``; ``coefs`` holds G vectors of shape (B, H); ``Q`` (B, H, k).
+
+def _scaled_products(W: Tensor, coefs: list[Tensor], Q: Tensor, transpose: bool) -> Tensor:
+    """``(sum_g diag(c_g) W_g) @ Q``, or its transpose applied to ``Q``.
+
+    ``W`` (G*H, H) stacks the gate blocks ``W_g``; ``coefs`` holds G vectors of shape (B, H); ``Q`` (B, H, k).
+    Returns (B, H, k). No dense diagonal matrix is ever built (card 09, section 2.3).
     """
-    G = len(coefs)
-    H = W_hh.shape[1]
+    G, H = len(coefs), W.shape[1]
+    blocks = W.view(G, H, H)  # (G, H, H)
+    if G >= 2 and Q.shape[-1] >= _ASSEMBLE_MIN_K:
+        Jb = coefs[0].unsqueeze(-1) * blocks[0]  # (B, H, H): row i of W_g scaled by c_g[i]
+        for g in range(1, G):
+            Jb.addcmul_(coefs[g].unsqueeze(-1), blocks[g])
+        return torch.bmm(Jb.transpose(1, 2) if transpose else Jb, Q)
     if transpose:
         V = torch.cat([c.unsqueeze(-1) * Q for c in coefs], dim=1)  # (B, G*H, k)
-        return torch.matmul(W_hh.transpose(0, 1), V)  # (B, H, k)
-    M = torch.matmul(W_hh, Q)  # (B, G*H, k)
-    M = M.view(M.shape[0], G, H, M.shape[-1])  # (B, G, H, k)
-    C = torch.stack(coefs, dim=1).unsqueeze(-1)  # (B, G, H, 1)
-    return (C * M).sum(dim=1)  # (B, H, k)
+        return torch.matmul(W.transpose(0, 1), V)  # (B, H, k)
+    M = torch.matmul(W, Q)  # (B, G*H, k), one product shared by the batch
+    Z = coefs[0].unsqueeze(-1) * M[:, :H]
+    for g in range(1, G):
+        Z.addcmul_(coefs[g].unsqueeze(-1), M[:, g * H:(g + 1) * H])
+    return Z
 
 
 class _TorchCell:
@@ -139,13 +155,13 @@ class _TorchCell:
 
     def advance(self, xw: Tensor, state: Tensor, Q: Tensor, transpose: bool) -> tuple[Tensor, Tensor]:
         """One step: new state (B, D_state) and ``J Q`` (or ``J^T Q``) of shape (B, D, k)."""
-        H = self.H
-        if self.kind == "rnn":
-            h_new = torch.tanh(xw + torch.matmul(state, self.W_hh.transpose(0, 1)) + self.b_hh)
-            return h_new, _scaled_products(self.W_hh, Q, [1.0 - h_new * h_new], transpose)
-        if self.kind == "gru":
+        H, W = self.H, self.W_hh
+        if self.kind == "rnn":  # J = diag(1 - h'^2) W_hh
+            h_new = torch.tanh(xw + torch.matmul(state, W.transpose(0, 1)) + self.b_hh)
+            return h_new, _scaled_products(W, [1.0 - h_new * h_new], Q, transpose)
+        if self.kind == "gru":  # J = diag(z) + sum_{r,z,n} diag(c_g) W_hg
             h = state
-            gh = torch.matmul(h, self.W_hh.transpose(0, 1)) + self.b_hh  # (B, 3H)
+            gh = torch.matmul(h, W.transpose(0, 1)) + self.b_hh  # (B, 3H)
             xr, xz, xn = xw.split(H, dim=1)
             hr, hz, g = gh.split(H, dim=1)
             r = torch.sigmoid(xr + hr)
@@ -154,39 +170,30 @@ class _TorchCell:
             h_new = (1.0 - z) * n + z * h
             u = (1.0 - z) * (1.0 - n * n)
             coefs = [u * g * _dsigmoid(r), (h - n) * _dsigmoid(z), u * r]  # blocks r, z, n
-            return h_new, z.unsqueeze(-1) * Q + _scaled_products(self.W_hh, Q, coefs, transpose)
+            return h_new, _scaled_products(W, coefs, Q, transpose).addcmul_(z.unsqueeze(-1), Q)
         # LSTM, blocks i, f, g, o
         h, c = state[:, :H], state[:, H:]
-        a = xw + torch.matmul(h, self.W_hh.transpose(0, 1)) + self.b_hh  # (B, 4H)
+        a = xw + torch.matmul(h, W.transpose(0, 1)) + self.b_hh  # (B, 4H)
         ai, af, ag, ao = a.split(H, dim=1)
         i, f, gg, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
         c_new = f * c + i * gg
         tc = torch.tanh(c_new)
-        h_new = o * tc
-        state_new = torch.cat([h_new, c_new], dim=1)  # (B, 2H)
+        state_new = torch.cat([o * tc, c_new], dim=1)  # (B, 2H)
         p = o * (1.0 - tc * tc)  # dh'/dc'
         q = tc * _dsigmoid(o)  # coefficient of W_ho in dh'/dh
-        cc = [gg * _dsigmoid(i), c * _dsigmoid(f), i * (1.0 - gg * gg)]  # A = dc'/dh = sum_g diag(cc_g) W_hg
-        if not self.hc:  # reference "h-only": J = dh'/dh with c fixed
-            if transpose:
-                pQ = p.unsqueeze(-1) * Q
-                V = torch.cat([cc[0].unsqueeze(-1) * pQ, cc[1].unsqueeze(-1) * pQ, cc[2].unsqueeze(-1) * pQ,
-                               q.unsqueeze(-1) * Q], dim=1)  # (B, 4H, k)
-                return state_new, torch.matmul(self.W_hh.transpose(0, 1), V)
-            return state_new, _scaled_products(self.W_hh, Q, [p * cc[0], p * cc[1], p * cc[2], q], transpose)
+        cc = [gg * _dsigmoid(i), c * _dsigmoid(f), i * (1.0 - gg * gg)]  # A = dc'/dh = sum_{i,f,g} diag(cc) W_h.
+        if not self.hc:  # reference "h-only": J = dh'/dh = diag(p) A + diag(q) W_ho, c held fixed
+            return state_new, _scaled_products(W, [p * cc[0], p * cc[1], p * cc[2], q], Q, transpose)
         Qh, Qc = Q[:, :H], Q[:, H:]  # (B, H, k) each
+        W_ifg, W_o = W[:3 * H], W[3 * H:]  # (3H, H), (H, H)
         if transpose:
-            # (J^T Q)_h = A^T (p Qh + Qc) + W_ho^T (q Qh);  (J^T Q)_c = f p Qh + f Qc
-            Vh = p.unsqueeze(-1) * Qh + Qc
-            V = torch.cat([cc[0].unsqueeze(-1) * Vh, cc[1].unsqueeze(-1) * Vh, cc[2].unsqueeze(-1) * Vh,
-                           q.unsqueeze(-1) * Qh], dim=1)  # (B, 4H, k)
-            Zh = torch.matmul(self.W_hh.transpose(0, 1), V)
-            Zc = f.unsqueeze(-1) * (p.unsqueeze(-1) * Qh + Qc)
-            return state_new, torch.cat([Zh, Zc], dim=1)
-        M = torch.matmul(self.W_hh, Qh)  # (B, 4H, k)
-        Mi, Mf, Mg, Mo = M.split(H, dim=1)
-        Zc = cc[0].unsqueeze(-1) * Mi + cc[1].unsqueeze(-1) * Mf + cc[2].unsqueeze(-1) * Mg + f.unsqueeze(-1) * Qc
-        Zh = p.unsqueeze(-1) * Zc + q.unsqueeze(-1) * Mo
+            # (J^T Q)_h = A^T (p Qh + Qc) + W_ho^T (q Qh);  (J^T Q)_c = f (p Qh + Qc)
+            V = Qc.addcmul(p.unsqueeze(-1), Qh)
+            Zh = _scaled_products(W_ifg, cc, V, True) + _scaled_products(W_o, [q], Qh, True)
+            return state_new, torch.cat([Zh, f.unsqueeze(-1) * V], dim=1)
+        # (J Q)_c = A Qh + f Qc;  (J Q)_h = p (J Q)_c + q W_ho Qh
+        Zc = _scaled_products(W_ifg, cc, Qh, False).addcmul_(f.unsqueeze(-1), Qc)
+        Zh = _scaled_products(W_o, [q], Qh, False).addcmul_(p.unsqueeze(-1), Zc)
         return state_new, torch.cat([Zh, Zc], dim=1)  # (B, 2H, k)
 
 

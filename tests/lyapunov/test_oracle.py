@@ -9,7 +9,7 @@ import scipy.linalg
 import torch
 from torch import nn
 
-from neurodyn.lyapunov import lyapunov_spectrum
+from neurodyn.lyapunov import lyapunov_spectrum, spectrum
 
 F64 = torch.float64
 
@@ -67,6 +67,13 @@ def oracle_spectrum(cell: nn.Module, x: np.ndarray, *, lstm_state: str, warmup: 
     return out
 
 
+@pytest.fixture(params=["row-scaled", "assembled"])
+def jq_path(request, monkeypatch):
+    """Run each check through both analytic J Q paths (row-scaled W_hh Q, and per-sequence assembled blocks)."""
+    monkeypatch.setattr(spectrum, "_ASSEMBLE_MIN_K", 10**9 if request.param == "row-scaled" else 1)
+    return request.param
+
+
 @pytest.mark.parametrize(
     "kind,lstm_state,warmup,t_ons,k,transpose",
     [
@@ -78,7 +85,7 @@ def oracle_spectrum(cell: nn.Module, x: np.ndarray, *, lstm_state: str, warmup: 
         ("lstm", "hc", 0, 1, 3, False),
     ],
 )
-def test_batched_spectrum_matches_slow_scipy_oracle(kind, lstm_state, warmup, t_ons, k, transpose):
+def test_batched_spectrum_matches_slow_scipy_oracle(kind, lstm_state, warmup, t_ons, k, transpose, jq_path):
     cell = tiny_cell(kind, 3, 4, seed=7)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, warmup + 40, 3))

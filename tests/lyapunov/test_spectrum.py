@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from neurodyn.lyapunov import iter_lyapunov_spectrum, kaplan_yorke_dimension, ks_entropy, lyapunov_spectrum
+from neurodyn.lyapunov import spectrum
 from neurodyn.lyapunov.spectrum import _TorchCell
 
 F64 = torch.float64
@@ -59,9 +60,16 @@ def analytic_jacobian(cell: nn.Module, x: torch.Tensor, s: torch.Tensor, lstm_st
 # ---------------------------------------------------------------------------------------------------------------- C1
 
 
+@pytest.fixture(params=["row-scaled", "assembled"])
+def jq_path(request, monkeypatch):
+    """Both analytic J Q paths: row-scaled W_hh Q, and per-sequence assembled gate blocks."""
+    monkeypatch.setattr(spectrum, "_ASSEMBLE_MIN_K", 10**9 if request.param == "row-scaled" else 1)
+    return request.param
+
+
 @pytest.mark.parametrize("kind,lstm_state", [("rnn", "hc"), ("gru", "hc"), ("lstm", "hc"), ("lstm", "h")])
 @pytest.mark.parametrize("transpose", [False, True])
-def test_analytic_jacobian_matches_autograd_of_torch_module(kind, lstm_state, transpose):
+def test_analytic_jacobian_matches_autograd_of_torch_module(kind, lstm_state, transpose, jq_path):
     H, I, B = 7, 5, 3
     cell = make_cell(kind, I, H, 0.6, seed=1)
     D_state = 2 * H if kind == "lstm" else H
@@ -108,7 +116,7 @@ def _log_abs_det_mean(cell: nn.Module, x: torch.Tensor, lstm_state: str = "hc") 
 
 @pytest.mark.parametrize("kind,lstm_state", [("gru", "hc"), ("lstm", "hc"), ("lstm", "h")])
 @pytest.mark.parametrize("transpose,q0", [(False, "identity"), (True, "identity"), (False, "random")])
-def test_sum_of_all_exponents_equals_mean_log_abs_det_jacobian(kind, lstm_state, transpose, q0):
+def test_sum_of_all_exponents_equals_mean_log_abs_det_jacobian(kind, lstm_state, transpose, q0, jq_path):
     cell = make_cell(kind, 3, 5, 0.6, seed=4)
     x = randn(2, 40, 3, seed=5)
     res = lyapunov_spectrum(cell, x, lstm_state=lstm_state, transpose_jacobian=transpose, q0=q0,
@@ -268,7 +276,7 @@ def test_identical_inputs_across_batch_give_identical_rows():
 
 
 @pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
-def test_relabelling_hidden_units_leaves_exponents_unchanged(kind):
+def test_relabelling_hidden_units_leaves_exponents_unchanged(kind, jq_path):
     H, I = 7, 3
     cell = make_cell(kind, I, H, 0.6, seed=26)
     perm = torch.randperm(H, generator=torch.Generator().manual_seed(27))

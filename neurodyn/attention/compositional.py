@@ -168,6 +168,19 @@ def _check_input(x: Tensor, d_model: int) -> None:
         raise ValueError(f"x must have shape (B, N, {d_model}), got {tuple(x.shape)}")
 
 
+def _softmax(x: Tensor) -> Tensor:
+    """Softmax over the last axis.
+
+    For short rows on CPU the written-out form exp(x - max) / sum is several times faster than
+    ``torch.softmax`` (measured with torch 2.13, one thread); the max is detached because the softmax
+    does not depend on the shift, so the gradient is the softmax's own.
+    """
+    if x.is_cuda or x.shape[-1] > 64:
+        return torch.softmax(x, dim=-1)
+    e = torch.exp(x - x.detach().amax(dim=-1, keepdim=True))
+    return e / e.sum(dim=-1, keepdim=True)
+
+
 def _use_fused(x: Tensor, n_tokens: int) -> bool:
     """Pick the fused SDPA kernel on CUDA and for long sequences; plain bmm is faster on CPU for N <= 256."""
     return x.is_cuda or n_tokens > 256
@@ -195,7 +208,7 @@ def _attend(
     mask = _as_logit_mask(attn_mask, logits.dtype)
     if mask is not None:
         logits = logits + mask
-    attn = torch.softmax(logits, dim=-1)
+    attn = _softmax(logits)
     dropped = F.dropout(attn, dropout_p) if dropout_p > 0 else attn
     if shared:
         out = torch.bmm(dropped.reshape(B, H * N, N), v).view(B, H, N, v.shape[-1])  # one bmm for all heads
@@ -371,7 +384,7 @@ class CompositionalAttention(nn.Module):
         logits = (z * u.unsqueeze(-2)).sum(-1)  # (B, S, N, R)
         if self.retrieval_k_proj.bias is not None:
             logits = logits + torch.matmul(q_bar, self.retrieval_k_proj.bias).unsqueeze(-1)  # constant over j
-        c = torch.softmax(logits * dr**-0.5, dim=-1)  # (B, S, N, R)
+        c = _softmax(logits * dr**-0.5)  # (B, S, N, R)
         if self.pairing == "hard":
             hard = F.one_hot(c.argmax(-1), R).to(c.dtype)
             c = hard + (c - c.detach())  # straight-through: forward one-hot, backward soft

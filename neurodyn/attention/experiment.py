@@ -1,0 +1,429 @@
+"""Experiment ``attention``: Comp(S, R) and MHA(H) trained side by side on contextual retrieval.
+
+Compositional attention, arXiv:2110.09419; card ``01-compositional-attention.md`` sections 2-5.
+Both toy models are "encoder MLP (in -> D -> ReLU -> D), one attention block, decoder MLP
+(D -> D -> ReLU -> 1)", with biases everywhere, no residual, no LayerNorm, no positional encoding, and the
+diagonal of the search scores masked (a token cannot find itself), as in the reference toy code. They see
+the same batches (fresh every optimizer step) and are evaluated on one fixed held-out batch.
+
+Deviations from the reference toy code, all exact reparametrisations or bookkeeping:
+
+* ``concat`` (the reference's ``--concat``: Wo applied to [concat_i O_i ; Linear(D, d_v)(h)]) is written
+  as ``attention(h) + W_c Linear(D, d_v)(h)`` with W_c of size d_v x D and no bias. This is the same
+  function class and the same parameter count (Wo's extra columns are W_c).
+* Parameters are initialised from the config seed with PyTorch's default Linear distribution
+  U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from an explicit generator.
+* One ``step()`` is ``steps_per_record`` optimizer steps followed by an evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from torch import Tensor, nn
+
+from neurodyn.attention.compositional import CompositionalAttention, MultiHeadAttention
+from neurodyn.attention.tasks import (
+    ContextualRetrievalBatch,
+    contextual_retrieval_batch,
+    input_width,
+    ood_split,
+    zero_predictor_l1,
+)
+from neurodyn.core.config import param
+from neurodyn.core.loop import Record
+from neurodyn.core.seeding import derive_seed, resolve_device, torch_generator
+
+__all__ = [
+    "Config",
+    "PRESETS",
+    "TITLE",
+    "PAPER",
+    "ToyModel",
+    "AttentionExperiment",
+    "build",
+    "build_models",
+    "selection_accuracy",
+    "search_alignment",
+    "confusion_counts",
+    "parameter_table",
+    "specialisation_status",
+    "ZERO_PREDICTOR_L1",
+]
+
+TITLE = "Compositional attention: head-specialisation maps"
+PAPER = "arXiv:2110.09419"
+ZERO_PREDICTOR_L1 = 0.764  # E|y| of the zero predictor, N = 10, s_gt = r_gt = 2, with coefficients (card sec. 2)
+EVAL_SEED = 20_481  # the held-out batch is the same for every run seed, so runs are comparable
+SPECIALISED_SELECTION = 0.95  # "selection accuracy near 1.0" (card sec. 5)
+SPECIALISED_SHARPNESS = 0.90  # "near one-hot scores" (card sec. 5 says mean max c > 0.95 at the end of a long run)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one side-by-side run (card section 4 controls)."""
+
+    n_search_gt: int = param(2, min=1, max=3, help="ground-truth searches s_gt")
+    n_retrieval_gt: int = param(2, min=2, max=4, help="ground-truth retrieval features r_gt")
+    n_tokens: int = param(10, min=4, max=20, help="tokens per sequence N")
+    d_model: int = param(32, min=16, max=64, step=16, help="model width D")
+    n_searches: int = param(2, min=1, max=4, help="searches S of the compositional model")
+    n_retrievals: int = param(2, min=1, max=8, help="retrievals R of the compositional model")
+    n_heads: int = param(2, min=1, max=8, help="heads H of the multi-head baseline")
+    concat: bool = param(True, help="append the token's own embedding before Wo (the paper's toy setting)")
+    coefficients: bool = param(True, help="weight the searches by c_g (off: every c_g = 1, '--no-coeff')")
+    ood: bool = param(False, help="train on some task combinations, evaluate on the held-out ones")
+    identity_pairing: bool = param(False, help="fix c to the identity (needs S = R): Comp becomes MHA exactly")
+    lr: float = param(3e-3, min=1e-5, max=3e-2, log=True, help="Adam step size")
+    batch_size: int = param(256, min=16, max=1024, help="sequences per optimizer step")
+    n_steps: int = param(1000, min=10, max=100_000, help="optimizer steps of one run")
+    steps_per_record: int = param(5, min=1, max=200, help="optimizer steps per record (one evaluation each)")
+    eval_every: int = param(2, min=1, max=1000, help="records between two evaluations on the held-out batch")
+    artifact_every: int = param(10, min=1, max=1000, help="records between two snapshots of the maps")
+    eval_size: int = param(2048, min=64, max=8192, help="sequences in the fixed held-out batch")
+    seed: int = param(0, min=0, max=2**31 - 1, help="random seed (models and training data)")
+    device: str = param("auto", choices=("auto", "cpu", "cuda"), help="torch device")
+
+    def __post_init__(self) -> None:
+        if self.identity_pairing and self.n_searches != self.n_retrievals:
+            raise ValueError(
+                f"identity_pairing needs n_searches == n_retrievals, got {self.n_searches} and {self.n_retrievals}"
+            )
+        if self.ood:
+            ood_split(self.n_search_gt, self.n_retrieval_gt)  # raises when no combination is left out
+
+
+PRESETS: dict[str, Config] = {
+    # card sec. 3 SMALL preset; seed 0 specialises crisply (measured here, see tests/attention)
+    "small": Config(),
+    # D = 64 specialises in more seeds (card sec. 5: 3 of 4)
+    "talk": Config(d_model=64, n_steps=1000),
+    # reference run.sh example: Compositional-dot 10 64 64 64 2 2 4 4 1 --concat, Adam 1e-4, 100k iterations
+    "paper": Config(n_retrieval_gt=4, d_model=64, n_searches=2, n_retrievals=4, n_heads=2, lr=1e-4,
+                    n_steps=100_000, steps_per_record=50, eval_every=10, artifact_every=20, seed=1),
+}
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def _init_linear_(module: nn.Module, generator: torch.Generator) -> None:
+    """PyTorch's default Linear init U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from ``generator``."""
+    for lin in module.modules():
+        if isinstance(lin, nn.Linear):
+            bound = 1.0 / math.sqrt(lin.in_features)
+            with torch.no_grad():
+                lin.weight.copy_((torch.rand(lin.weight.shape, generator=generator) * 2 - 1) * bound)
+                if lin.bias is not None:
+                    lin.bias.copy_((torch.rand(lin.bias.shape, generator=generator) * 2 - 1) * bound)
+
+
+class ToyModel(nn.Module):
+    """Encoder MLP, one attention block (with the optional own-token concat), decoder MLP.
+
+    Parameters
+    ----------
+    d_in : int
+        Input width s_gt + r_gt + s_gt r_gt.
+    attention : CompositionalAttention or MultiHeadAttention
+        The block; it must have ``d_value``.
+    concat : bool
+        Add ``W_c Linear(D, d_v)(h)`` (the reference's ``--concat``; see the module docstring).
+    """
+
+    def __init__(self, d_in: int, attention: nn.Module, concat: bool) -> None:
+        super().__init__()
+        D = attention.d_model
+        self.encoder = nn.Sequential(nn.Linear(d_in, D), nn.ReLU(), nn.Linear(D, D))
+        self.attention = attention
+        self.own = nn.Sequential(nn.Linear(D, attention.d_value), nn.Linear(attention.d_value, D, bias=False)) if concat else None
+        self.decoder = nn.Sequential(nn.Linear(D, D), nn.ReLU(), nn.Linear(D, 1))
+
+    def forward(self, x: Tensor, attn_mask: Tensor, return_attention: bool = False):
+        """(B, N, d_in) -> prediction (B, N) [and the attention maps]."""
+        h = self.encoder(x)  # (B, N, D)
+        res = self.attention(h, attn_mask, return_attention=return_attention)
+        a, maps = res if return_attention else (res, None)
+        if self.own is not None:
+            a = a + self.own(h)
+        y = self.decoder(a).squeeze(-1)  # (B, N)
+        return (y, maps) if return_attention else y
+
+
+def build_models(config: Config, device: torch.device | str = "cpu") -> tuple[ToyModel, ToyModel]:
+    """The compositional and the multi-head toy models of ``config``, initialised from its seed.
+
+    Head widths follow the reference toy code: d_k = D // S, d_v = D // R, d_r = d_k; MHA d_k = d_v = D // H.
+    """
+    D, S, R, H = config.d_model, config.n_searches, config.n_retrievals, config.n_heads
+    d_in = input_width(config.n_search_gt, config.n_retrieval_gt)
+    with torch.device("meta"):  # no global RNG is read; parameters are filled below
+        comp = ToyModel(d_in, CompositionalAttention(
+            D, S, R, d_search=D // S, d_value=D // R, d_retrieval=D // S, bias=True,
+            pairing="identity" if config.identity_pairing else "learned"), config.concat)
+        mha = ToyModel(d_in, MultiHeadAttention(D, H, d_search=D // H, d_value=D // H, bias=True), config.concat)
+    comp, mha = comp.to_empty(device="cpu"), mha.to_empty(device="cpu")
+    _init_linear_(comp, torch_generator(derive_seed(config.seed, "comp")))
+    _init_linear_(mha, torch_generator(derive_seed(config.seed, "mha")))
+    return comp.to(device), mha.to(device)
+
+
+# ----------------------------------------------------------------------------- measures
+
+
+def confusion_counts(c: Tensor, tasks: Tensor) -> np.ndarray:
+    """Counts of (argmax_j c_ij, t_g) per model search i and GT search g.
+
+    Parameters
+    ----------
+    c : Tensor, shape (B, N, S, R)
+    tasks : LongTensor, shape (B, N, s_gt)
+
+    Returns
+    -------
+    ndarray of int, shape (S, s_gt, R, r_gt), with r_gt = ``tasks.max() + 1`` at least the task range seen.
+    """
+    B, N, S, R = c.shape
+    s_gt = tasks.shape[-1]
+    r_gt = int(tasks.max().item()) + 1
+    pred = c.argmax(-1).unsqueeze(-1)  # (B, N, S, 1)
+    t = tasks.unsqueeze(-2)  # (B, N, 1, s_gt)
+    i = torch.arange(S, device=c.device).view(S, 1)
+    g = torch.arange(s_gt, device=c.device).view(1, s_gt)
+    flat = ((i * s_gt + g) * R + pred) * r_gt + t  # (B, N, S, s_gt)
+    counts = torch.bincount(flat.reshape(-1), minlength=S * s_gt * R * r_gt)
+    return counts.view(S, s_gt, R, r_gt).cpu().numpy()
+
+
+def _best_matching(conf: np.ndarray) -> float:
+    """Fraction of counts on the best map from model retrievals (rows) to GT retrievals (columns).
+
+    Injective when R <= r_gt (an assignment); with more model retrievals than GT ones each row takes its
+    best column (several model retrievals may stand for one GT feature).
+    """
+    total = conf.sum()
+    if total == 0:
+        return 0.0
+    if conf.shape[0] <= conf.shape[1]:
+        rows, cols = linear_sum_assignment(conf, maximize=True)
+        return float(conf[rows, cols].sum() / total)
+    return float(conf.max(axis=1).sum() / total)
+
+
+def selection_accuracy(confusion: np.ndarray, n_retrieval_gt: int | None = None) -> float:
+    """Selection accuracy after matching permutations (card section 4).
+
+    For each GT search g: the max over model searches i and over maps from model retrievals to GT
+    retrievals of the fraction of tokens where argmax_j c_ij maps to t_g; then the mean over g.
+
+    Parameters
+    ----------
+    confusion : ndarray, shape (S, s_gt, R, r)
+        From :func:`confusion_counts`.
+    n_retrieval_gt : int, optional
+        Pad the GT axis to r_gt columns (when a batch does not show every task).
+    """
+    conf = confusion
+    if n_retrieval_gt is not None and conf.shape[-1] < n_retrieval_gt:
+        pad = n_retrieval_gt - conf.shape[-1]
+        conf = np.concatenate([conf, np.zeros(conf.shape[:-1] + (pad,), conf.dtype)], axis=-1)
+    S, s_gt = conf.shape[:2]
+    per = np.array([[_best_matching(conf[i, g]) for g in range(s_gt)] for i in range(S)])  # (S, s_gt)
+    return float(per.max(axis=0).mean())
+
+
+def search_alignment(attn: Tensor, neighbours: Tensor) -> float:
+    """How often argmax_m A_i[n, m] is the GT neighbour j_{n,g}, for the best model search i per g, mean over g.
+
+    Parameters
+    ----------
+    attn : Tensor, shape (B, S, N, N)
+    neighbours : LongTensor, shape (B, N, s_gt)
+    """
+    pick = attn.argmax(-1)  # (B, S, N)
+    hits = pick.unsqueeze(-1) == neighbours.unsqueeze(1)  # (B, S, N, s_gt)
+    rate = hits.float().mean(dim=(0, 2))  # (S, s_gt)
+    return float(rate.max(dim=0).values.mean().item())
+
+
+def parameter_table(config: Config) -> list[dict[str, object]]:
+    """Rows (model, attention formula with numbers, attention parameters, whole toy model parameters)."""
+    D, S, R, H = config.d_model, config.n_searches, config.n_retrievals, config.n_heads
+    dk, dv, dr, dh = D // S, D // R, D // S, D // H
+    comp, mha = build_models(config, "cpu")
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    comp_attn = 2 * S * D * dk + R * D * dv + S * D * dr + dv * dr + S * dv * D
+    mha_attn = 2 * H * D * dh + H * D * dh + H * dh * D
+    return [
+        {"model": f"Comp(S={S}, R={R})",
+         "attention weights (no biases)": f"2·S·D·d_k + R·D·d_v + S·D·d_r + d_v·d_r + S·d_v·D = 2·{S}·{D}·{dk} + "
+                                          f"{R}·{D}·{dv} + {S}·{D}·{dr} + {dv}·{dr} + {S}·{dv}·{D} = {comp_attn}",
+         "attention parameters": n(comp.attention), "toy model parameters": n(comp)},
+        {"model": f"MHA(H={H})",
+         "attention weights (no biases)": f"2·H·D·d_k + H·D·d_v + H·d_v·D = 2·{H}·{D}·{dh} + {H}·{D}·{dh} + "
+                                          f"{H}·{dh}·{D} = {mha_attn}",
+         "attention parameters": n(mha.attention), "toy model parameters": n(mha)},
+    ]
+
+
+def specialisation_status(records: list[Record]) -> tuple[str, str]:
+    """Say whether the value scores have specialised, from the latest record.
+
+    Returns
+    -------
+    (state, message) with state in {"waiting", "specialised", "not_yet", "not_specialised"}; the last one
+    (run finished without crisp selection) comes with a reseed / D = 64 hint (card section 5).
+    """
+    if not records:
+        return "waiting", "No records yet."
+    last = records[-1].metrics
+    sel, sharp = last["selection_accuracy"], last["value_sharpness"]
+    text = f"selection accuracy {sel:.3f}, mean max c {sharp:.3f}"
+    if sel >= SPECIALISED_SELECTION and sharp >= SPECIALISED_SHARPNESS:
+        return "specialised", f"The value scores have specialised: {text}."
+    if last.get("done", 0.0) < 1.0:
+        return "not_yet", f"Not specialised yet ({text})."
+    return "not_specialised", (
+        f"The value scores did not specialise in this seed ({text}). The loss can be just as low: a soft, "
+        "data-dependent c also solves the task, so the gate is not interpretable here. The card measured crisp "
+        "selection in 2 of 4 seeds at D = 32 and 3 of 4 at D = 64: try another seed or D = 64."
+    )
+
+
+# ----------------------------------------------------------------------------- experiment
+
+
+class AttentionExperiment:
+    """Comp(S, R) and MHA(H) trained side by side on the same contextual-retrieval batches.
+
+    Every ``step()`` takes ``steps_per_record`` Adam steps on both models; every ``eval_every`` records (and
+    whenever maps are snapshot) both are evaluated on the fixed held-out batch, and the held-out metrics are
+    carried unchanged in between. Metrics (every record): ``comp_train_l1``, ``mha_train_l1``, ``comp_eval_l1``,
+    ``mha_eval_l1``, ``zero_l1`` (mean |y| of the held-out batch), ``value_sharpness`` (mean max_j c_ij),
+    ``selection_accuracy``, ``search_alignment``, ``mha_search_alignment``, ``done``. Artifacts (every
+    ``artifact_every`` records and at the end), all for sample 0 of the held-out batch unless noted:
+
+    - ``value_scores`` (S*R + s_gt*r_gt, N): rows c_ij ("search i / value j", i-major), then the GT task one-hot
+      rows (g-major); tokens as columns.
+    - ``confusion`` (S, s_gt, R, r_gt): argmax_j c_ij against t_g over the held-out batch.
+    - ``search_maps`` (S, N, N), ``mha_search_maps`` (H, N, N), ``neighbours`` (s_gt, N), ``tasks`` (s_gt, N).
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        cfg = config
+        self.total_steps = math.ceil(cfg.n_steps / cfg.steps_per_record)
+        self._records = 0
+        self._opt_steps = 0
+        self._eval: dict[str, float] | None = None  # latest held-out metrics, carried between evaluations
+        self.comp, self.mha = build_models(cfg, self.device)
+        self.opt_comp = torch.optim.Adam(self.comp.parameters(), lr=cfg.lr)
+        self.opt_mha = torch.optim.Adam(self.mha.parameters(), lr=cfg.lr)
+        train_combos, test_combos = ood_split(cfg.n_search_gt, cfg.n_retrieval_gt) if cfg.ood else (None, None)
+        self._train_combos = train_combos
+        self._data_gen = torch_generator(derive_seed(cfg.seed, "data"), self.device)
+        self.eval_batch = self._to_device(contextual_retrieval_batch(
+            cfg.eval_size, cfg.n_tokens, cfg.n_search_gt, cfg.n_retrieval_gt, generator=torch_generator(EVAL_SEED),
+            coefficients=cfg.coefficients, combinations=test_combos))
+        self.mask = ~torch.eye(cfg.n_tokens, dtype=torch.bool, device=self.device)  # True = may attend
+        self.zero_l1 = float(self.eval_batch.y.abs().mean().item())
+
+    def _to_device(self, b: ContextualRetrievalBatch) -> ContextualRetrievalBatch:
+        return ContextualRetrievalBatch(*(getattr(b, f).to(self.device) for f in ("x", "y", "features", "tasks", "neighbours")))
+
+    @property
+    def done(self) -> bool:
+        return self._records >= self.total_steps
+
+    def zero_predictor_l1(self) -> float:
+        """Closed-form E|y| of the current task when s_gt <= 2 (else the held-out batch's mean |y|)."""
+        cfg = self.config
+        if cfg.n_search_gt <= 2 and not cfg.ood:
+            return zero_predictor_l1(cfg.n_tokens, cfg.n_search_gt, cfg.n_retrieval_gt, coefficients=cfg.coefficients)
+        return self.zero_l1
+
+    def _train(self, n: int) -> tuple[float, float]:
+        cfg = self.config
+        loss_c = loss_m = 0.0
+        self.comp.train()
+        self.mha.train()
+        for _ in range(n):
+            b = contextual_retrieval_batch(
+                cfg.batch_size, cfg.n_tokens, cfg.n_search_gt, cfg.n_retrieval_gt, generator=self._data_gen,
+                coefficients=cfg.coefficients, combinations=self._train_combos, device=self.device)
+            for model, opt in ((self.comp, self.opt_comp), (self.mha, self.opt_mha)):
+                opt.zero_grad(set_to_none=True)
+                loss = (model(b.x, self.mask) - b.y).abs().mean()
+                loss.backward()
+                opt.step()
+                if model is self.comp:
+                    loss_c += loss.item()
+                else:
+                    loss_m += loss.item()
+        return loss_c / n, loss_m / n
+
+    def step(self) -> Record:
+        """Take ``steps_per_record`` optimizer steps on both models (evaluating as configured); return the record."""
+        if self.done:
+            raise RuntimeError("the experiment is done; build a new one to train again")
+        cfg = self.config
+        n = min(cfg.steps_per_record, cfg.n_steps - self._opt_steps)
+        train_c, train_m = self._train(n)
+        self._opt_steps += n
+        self._records += 1
+        snapshot = self._records % cfg.artifact_every == 0 or self._records == 1 or self.done
+        if snapshot or self._eval is None or self._records % cfg.eval_every == 0:
+            self._eval, artifacts = self._evaluate(snapshot)
+        else:
+            artifacts = {}
+        metrics = {"comp_train_l1": float(train_c), "mha_train_l1": float(train_m), **self._eval,
+                   "done": float(self.done)}
+        return Record(step=self._opt_steps, metrics=metrics, artifacts=artifacts)
+
+    def _evaluate(self, snapshot: bool) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        cfg = self.config
+        ev = self.eval_batch
+        self.comp.eval()
+        self.mha.eval()
+        with torch.no_grad():
+            yc, maps_c = self.comp(ev.x, self.mask, return_attention=True)
+            ym, maps_m = self.mha(ev.x, self.mask, return_attention=True)
+        c, attn, attn_m = maps_c["c"], maps_c["A"], maps_m["A"]
+        conf = confusion_counts(c, ev.tasks)
+        metrics = {
+            "comp_eval_l1": float((yc - ev.y).abs().mean().item()),
+            "mha_eval_l1": float((ym - ev.y).abs().mean().item()),
+            "zero_l1": self.zero_l1,
+            "value_sharpness": float(c.max(-1).values.mean().item()),
+            "selection_accuracy": selection_accuracy(conf, cfg.n_retrieval_gt),
+            "search_alignment": search_alignment(attn, ev.neighbours),
+            "mha_search_alignment": search_alignment(attn_m, ev.neighbours),
+        }
+        return metrics, (self._artifacts(c, attn, attn_m, conf) if snapshot else {})
+
+    def _artifacts(self, c: Tensor, attn: Tensor, attn_m: Tensor, conf: np.ndarray) -> dict[str, np.ndarray]:
+        cfg = self.config
+        ev = self.eval_batch
+        S, R, s_gt, r_gt, N = cfg.n_searches, cfg.n_retrievals, cfg.n_search_gt, cfg.n_retrieval_gt, cfg.n_tokens
+        scores = c[0].permute(1, 2, 0).reshape(S * R, N)  # (N, S, R) -> (S*R, N), row i*R + j
+        gt = torch.nn.functional.one_hot(ev.tasks[0], r_gt).permute(1, 2, 0).reshape(s_gt * r_gt, N)  # row g*r + t
+        full = np.zeros((S, s_gt, R, r_gt), dtype=np.int64)
+        full[..., : conf.shape[-1]] = conf
+        return {
+            "value_scores": torch.cat([scores, gt.to(scores.dtype)]).cpu().numpy(),
+            "confusion": full,
+            "search_maps": attn[0].cpu().numpy(),
+            "mha_search_maps": attn_m[0].cpu().numpy(),
+            "neighbours": ev.neighbours[0].T.cpu().numpy(),
+            "tasks": ev.tasks[0].T.cpu().numpy(),
+        }
+
+
+def build(config: Config) -> AttentionExperiment:
+    """Build the side-by-side run of ``config``."""
+    return AttentionExperiment(config)

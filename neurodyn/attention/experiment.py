@@ -52,6 +52,7 @@ __all__ = [
     "confusion_counts",
     "parameter_table",
     "specialisation_status",
+    "zero_line",
     "ZERO_PREDICTOR_L1",
 ]
 
@@ -270,6 +271,17 @@ def parameter_table(config: Config) -> list[dict[str, object]]:
     ]
 
 
+def zero_line(config: Config, records: list[Record] | None = None) -> float:
+    """The zero-predictor L1 to draw on the loss plot: the closed form (0.764 for the defaults) when it applies
+    (s_gt <= 2, no OOD split), else the held-out batch's mean |y| from the latest record."""
+    if config.n_search_gt <= 2 and not config.ood:
+        return zero_predictor_l1(config.n_tokens, config.n_search_gt, config.n_retrieval_gt,
+                                 coefficients=config.coefficients)
+    if records:
+        return float(records[-1].metrics["zero_l1"])
+    return ZERO_PREDICTOR_L1
+
+
 def specialisation_status(records: list[Record]) -> tuple[str, str]:
     """Say whether the value scores have specialised, from the latest record.
 
@@ -339,13 +351,6 @@ class AttentionExperiment:
     @property
     def done(self) -> bool:
         return self._records >= self.total_steps
-
-    def zero_predictor_l1(self) -> float:
-        """Closed-form E|y| of the current task when s_gt <= 2 (else the held-out batch's mean |y|)."""
-        cfg = self.config
-        if cfg.n_search_gt <= 2 and not cfg.ood:
-            return zero_predictor_l1(cfg.n_tokens, cfg.n_search_gt, cfg.n_retrieval_gt, coefficients=cfg.coefficients)
-        return self.zero_l1
 
     def _train(self, n: int) -> tuple[float, float]:
         cfg = self.config

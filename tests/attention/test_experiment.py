@@ -125,3 +125,10 @@ def test_small_preset_learns_and_compositional_beats_mha_with_two_heads():
     assert max(comp + mha) < 0.764
     # the maps specialise crisply in seed 0 (the preset's default seed)
     assert finals[0]["selection_accuracy"] > 0.95 and finals[0]["value_sharpness"] > 0.95
+
+
+def test_zero_line_is_the_closed_form_for_the_default_task():
+    from neurodyn.attention.experiment import zero_line
+
+    assert zero_line(SMALL) == pytest.approx(0.764, abs=5e-4)
+    assert zero_line(replace(SMALL, coefficients=False)) == pytest.approx(1.154, abs=5e-4)

@@ -40,6 +40,7 @@ __all__ = [
     "lead_direction",
     "consensus_update",
     "adam_update",
+    "adam_update_",
 ]
 
 
@@ -233,3 +234,27 @@ def adam_update(
     bias2_sqrt = math.sqrt(1.0 - beta2**step)
     denom = exp_avg_sq.sqrt() / bias2_sqrt + eps
     return w - (lr / bias1) * (exp_avg / denom), exp_avg, exp_avg_sq
+
+
+def adam_update_(
+    w: Any,
+    g: Any,
+    exp_avg: Any,
+    exp_avg_sq: Any,
+    step: int,
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+) -> None:
+    """In-place :func:`adam_update` (tensors only): updates ``w``, ``exp_avg`` and ``exp_avg_sq``.
+
+    Same operations as ``torch.optim.Adam``'s single-tensor path, so the iterates agree with it to rounding.
+    """
+    exp_avg.lerp_(g, 1.0 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
+    bias1 = 1.0 - beta1**step
+    bias2_sqrt = math.sqrt(1.0 - beta2**step)
+    denom = (exp_avg_sq.sqrt() / bias2_sqrt).add_(eps)
+    w.addcdiv_(exp_avg, denom, value=-(lr / bias1))

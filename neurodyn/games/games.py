@@ -299,7 +299,8 @@ class StackedMLP(nn.Module):
         return h
 
 
-def gan_losses(G: StackedMLP, D: StackedMLP, real: Tensor, z: Tensor) -> tuple[Tensor, Tensor]:
+def gan_losses(G: StackedMLP, D: StackedMLP, real: Tensor, z: Tensor, *, per_seed: bool = False
+               ) -> tuple[Tensor, Tensor]:
     """Non-saturating GAN losses (BCE with logits), summed over the stacked seeds.
 
     Parameters
@@ -308,19 +309,23 @@ def gan_losses(G: StackedMLP, D: StackedMLP, real: Tensor, z: Tensor) -> tuple[T
         Generator (z -> 2) and discriminator (2 -> 1 logit).
     real : Tensor of shape (S, B, 2)
     z : Tensor of shape (S, B, z_dim)
+    per_seed : bool, default False
+        Return the per-seed losses of shape (S,) instead of their sums.
 
     Returns
     -------
-    loss_G, loss_D : Tensor (scalars)
+    loss_G, loss_D : Tensor
         ``sum_s mean_b softplus(-D(G(z)))`` and ``sum_s mean_b [softplus(-D(x)) + softplus(D(G(z)))]``; summing
         over seeds keeps each seed's gradient its own.
     """
     fake_logit = D(G(z))  # (S, B, 1)
     real_logit = D(real)
-    n = real.shape[1]
-    loss_D = (nn.functional.softplus(-real_logit).sum() + nn.functional.softplus(fake_logit).sum()) / n
-    loss_G = nn.functional.softplus(-fake_logit).sum() / n
-    return loss_G, loss_D
+    sp = nn.functional.softplus
+    loss_D = (sp(-real_logit) + sp(fake_logit)).mean(dim=(1, 2))  # (S,)
+    loss_G = sp(-fake_logit).mean(dim=(1, 2))
+    if per_seed:
+        return loss_G, loss_D
+    return loss_G.sum(), loss_D.sum()
 
 
 def mode_stats(samples: np.ndarray, *, width: float = 1.0, min_fraction: float = 0.01) -> tuple[np.ndarray, np.ndarray]:

@@ -541,11 +541,8 @@ class LEADAdam(GameOptimizer):
                     st["step"] = 0
                 st["step"] += 1
                 b1, b2 = g["betas"]
-                new, st["exp_avg"], st["exp_avg_sq"] = F.adam_update(
-                    p, direction, st["exp_avg"], st["exp_avg_sq"], st["step"], lr=g["lr"], beta1=b1, beta2=b2,
-                    eps=g["eps"],
-                )
-                p.copy_(new)
+                F.adam_update_(p, direction, st["exp_avg"], st["exp_avg_sq"], st["step"], lr=g["lr"], beta1=b1,
+                               beta2=b2, eps=g["eps"])
         return out
 
     def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]

@@ -18,6 +18,8 @@ __all__ = ["ExperimentSpec", "PAPERS", "Paper", "names", "get", "make_config", "
 # name -> module path. Only experiments that work are listed here (no placeholders).
 _MODULES: dict[str, str] = {
     "attention": "neurodyn.attention.experiment",
+    "lead": "neurodyn.games.experiment",
+    "lead_gan": "neurodyn.games.experiment",
 }
 
 

@@ -20,6 +20,8 @@ _MODULES: dict[str, str] = {
     "attention": "neurodyn.attention.experiment",
     "lead": "neurodyn.games.experiment",
     "lead_gan": "neurodyn.games.experiment",
+    "lyapunov": "neurodyn.lyapunov.experiment",
+    "lyapunov_sweep": "neurodyn.lyapunov.experiment",
 }
 
 

@@ -341,7 +341,8 @@ def lyapunov_spectrum(
         Initial state. Zeros by default for torch cells (an LSTM's state is ``[h, c]``, shape (B, 2H); with
         ``lstm_state="h"`` a (B, H) ``h0`` means ``c0 = 0``). Required for a callable.
     k : int, optional
-        Number of exponents, ``1 <= k <= D`` (default D; D = 2H for an LSTM with ``lstm_state="hc"``).
+        Number of exponents, ``1 <= k <= D`` (default: the columns of a ``q0`` tensor, else D; D = 2H for an LSTM
+        with ``lstm_state="hc"``).
     warmup : int, default 0
         Steps ``T_w`` before measuring.
     t_ons : int, default 1
@@ -431,7 +432,8 @@ def _spectrum_steps(cell, inputs, *, h0, k, warmup, t_ons, lstm_state, base, tra
     else:
         raise ValueError(f"cell must be nn.RNN, nn.GRU, nn.LSTM or a callable, got {type(cell).__name__}")
 
-    k = D if k is None else k
+    if k is None:
+        k = q0.shape[-1] if isinstance(q0, Tensor) else D
     if int(k) != k or not 1 <= k <= D:
         raise ValueError(f"k must be an integer in [1, {D}], got {k!r}")
     Q = _initial_basis(q0, B, D, int(k), generator, dtype, device)  # (B, D, k)

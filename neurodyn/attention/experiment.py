@@ -106,7 +106,7 @@ PRESETS: dict[str, Config] = {
     "talk": Config(d_model=64, n_steps=1000, seed=1),
     # reference run.sh example: Compositional-dot 10 64 64 64 2 2 4 4 1 --concat, Adam 1e-4, 100k iterations
     "paper": Config(n_retrieval_gt=4, d_model=64, n_searches=2, n_retrievals=4, n_heads=2, lr=1e-4,
-                    n_steps=100_000, steps_per_record=50, eval_every=10, artifact_every=20, seed=1),
+                    n_steps=100_000, steps_per_record=10, eval_every=20, artifact_every=100, seed=1),
 }
 
 
@@ -300,8 +300,12 @@ def specialisation_status(records: list[Record]) -> tuple[str, str]:
         return "specialised", f"The value scores have specialised: {text}."
     if last.get("done", 0.0) < 1.0:
         return "not_yet", f"Not specialised yet ({text})."
+    steps = int(records[-1].step)
+    if steps < 500:
+        return "not_specialised", (
+            f"Not specialised after only {steps} optimizer steps ({text}); the small preset needs about 1,000.")
     return "not_specialised", (
-        f"The value scores did not specialise in this seed ({text}). The loss can be just as low: a soft, "
+        f"The value scores did not specialise in this seed after {steps} steps ({text}). The loss can be just as low: a soft, "
         "data-dependent c also solves the task, so the gate is not interpretable here. The card measured crisp "
         "selection in 2 of 4 seeds at D = 32 and 3 of 4 at D = 64: try another seed or D = 64."
     )

@@ -23,6 +23,10 @@ with st.expander("Parameters of the two models (formula updates with S, R, H and
     st.dataframe(_params(cfg), hide_index=True)
     st.caption("Comp(S, R) − MHA(H = S) = (R − S)·D·d_v + S·D·d_r + d_v·d_r. With S = R = H and identity pairing "
                "Comp computes exactly what MHA computes (its retrieval query/key are then unused).")
+    st.caption("Differences from the reference toy code, all exact: '--concat' is written as attention(h) + "
+               "W_c·Linear(D, d_v)(h) (same functions, same count); the retrieval logits use "
+               "⟨q̄_i Wk̄, Z_ij⟩ + ⟨q̄_i, b⟩ instead of ⟨q̄_i, Z_ij Wk̄ + b⟩; initialisation is PyTorch's default "
+               "distribution drawn from the run's seed.")
 
 
 def _reseed():
@@ -55,8 +59,9 @@ def draw(records):
             st.caption("MHA has no value scores: head h always retrieves with value matrix h.")
     with t_loss:
         st.altair_chart(figs.loss_chart(records, zero_line(run, records)), width="stretch")
-        st.caption("Dashed grey: the L1 of always predicting 0. Prototype expectation (D = 32, 1,000 steps): Comp "
-                   "≈ 0.24–0.28, MHA(2) 0.33–0.59.")
+        st.caption("Dashed grey: the L1 of always predicting 0. Expectation from the card's prototypes (not the "
+                   "paper's numbers; D = 32, 1,000 steps): Comp ≈ 0.24–0.28, MHA(2) 0.33–0.59; crisp selection in "
+                   "about half of the seeds.")
         st.altair_chart(figs.specialisation_chart(records), width="stretch")
 
 

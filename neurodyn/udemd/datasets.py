@@ -192,7 +192,8 @@ def geometric_bumps(
         x[s] /= x[s].sum()
     mass = rng.uniform(0.5, 2.0, size=n_signals) if unbalanced else np.ones(n_signals)
     x *= mass[:, None]
-    labels = np.array([f"{b} bump{'s' if b > 1 else ''}" for b in n_bumps])
+    first = pts[[c[0] for c in centres]]  # label: quadrant of the first bump centre
+    labels = np.array([f"Q{int(p[0] >= 0.5) + 2 * int(p[1] >= 0.5) + 1}" for p in first])
     return GraphSignals(
         name="geometric",
         adjacency=adj,
@@ -200,7 +201,7 @@ def geometric_bumps(
         labels=labels,
         node_names=[str(i) for i in range(n_nodes)],
         signal_names=[f"signal{s}" for s in range(n_signals)],
-        extra={"points": pts, "mass": mass, "lengths": lengths},
+        extra={"points": pts, "mass": mass, "lengths": lengths, "n_bumps": n_bumps},
     )
 
 
@@ -213,6 +214,7 @@ def gene_modules(
     *,
     p_in: float = 0.2,
     p_out: float = 0.005,
+    activity: float = 0.3,
     seed=0,
 ) -> GraphSignals:
     """Synthetic gene graph (card Tab A (ii), a synthetic substitute for lymphoblasts on a gene graph).
@@ -220,7 +222,7 @@ def gene_modules(
     Stochastic-block graph: ``n_modules`` x ``genes_per_module`` genes, within-module edge probability ``p_in``,
     between consecutive modules (a pathway chain) ``p_out``, plus one guaranteed link between consecutive
     modules. Each cell type activates a random run of 3 consecutive modules; a cell's signal is
-    Poisson(0.2 + 2 * activity * U[0.5, 1.5]) counts per gene.
+    Poisson(0.2 + activity * active * U[0.5, 1.5]) counts per gene (active: 1 on the type's modules).
     """
     rng = _rng(seed)
     n = n_modules * genes_per_module
@@ -236,18 +238,22 @@ def gene_modules(
         cols.append((mdl + 1) * genes_per_module)
     a = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)).tocsr()
     a = ((a + a.T) > 0).astype(np.float64).tocsr()
-    for mdl in range(n_modules):  # connect any isolated gene inside its module
-        idx = np.flatnonzero(module == mdl)
-        deg = np.asarray(a[idx].sum(axis=1)).ravel()
-        for g in idx[deg == 0]:
-            h = idx[0] if g != idx[0] else idx[1]
-            a[g, h] = a[h, g] = 1.0
+    a = a.tolil()
+    n_comp, lab = connected_components(a, directed=False)
+    for comp in range(n_comp):  # module starts are chained, so linking to them connects everything
+        members = np.flatnonzero(lab == comp)
+        if lab[0] == comp:
+            continue
+        v = int(members[0])
+        u = int(module[v] * genes_per_module)
+        a[v, u] = a[u, v] = 1.0
+    a = a.tocsr()
     starts = rng.choice(n_modules - 2, size=n_types, replace=n_types > n_modules - 2)
     ctype = rng.integers(0, n_types, size=n_cells)
     x = np.empty((n_cells, n))
     for i in range(n_cells):
         act = np.isin(module, starts[ctype[i]] + np.arange(3)).astype(float)
-        x[i] = rng.poisson(0.2 + 2.0 * act * rng.uniform(0.5, 1.5))
+        x[i] = rng.poisson(0.2 + activity * act * rng.uniform(0.5, 1.5))
     return GraphSignals(
         name="modules",
         adjacency=a.tocsr(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.spatial.distance import cdist, pdist, squareform
 
 __all__ = ["udemd_distances", "knn_l1", "knn_affinity", "knn_accuracy", "cosine_distances"]
 
@@ -25,15 +26,15 @@ def udemd_distances(embeddings: np.ndarray, other: np.ndarray | None = None, *, 
     -------
     ndarray of shape (m, n), float64.
     """
-    x = torch.as_tensor(np.asarray(embeddings, dtype=np.float64))
-    y = x if other is None else torch.as_tensor(np.asarray(other, dtype=np.float64))
+    x = np.asarray(embeddings, dtype=np.float64)
+    y = x if other is None else np.asarray(other, dtype=np.float64)
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"embeddings must be 2-D with equal widths, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(f"embeddings must be 2-D with equal widths, got {x.shape} and {y.shape}")
+    if other is None:  # scipy's pdist visits each pair once: ~5x faster than torch.cdist(p=1) on CPU
+        return squareform(pdist(x, "cityblock"))
     out = np.empty((x.shape[0], y.shape[0]))
     for i in range(0, x.shape[0], chunk):
-        out[i : i + chunk] = torch.cdist(x[i : i + chunk], y, p=1).numpy()
-    if other is None:
-        np.fill_diagonal(out, 0.0)
+        out[i : i + chunk] = cdist(x[i : i + chunk], y, "cityblock")
     return out
 
 
@@ -54,7 +55,8 @@ def knn_l1(
     indices : ndarray of shape (m, k), int64
     distances : ndarray of shape (m, k), float64, ascending per row.
     """
-    e = torch.as_tensor(np.asarray(embeddings), device=device)
+    on_gpu = torch.device(device).type == "cuda"
+    e = torch.as_tensor(np.asarray(embeddings), device=device) if on_gpu else np.asarray(embeddings, np.float64)
     m = e.shape[0]
     k_max = m if include_self else m - 1
     if not 1 <= k <= k_max:
@@ -63,7 +65,10 @@ def knn_l1(
     idx = np.empty((m, k), dtype=np.int64)
     dist = np.empty((m, k))
     for i in range(0, m, chunk):
-        d = torch.cdist(e[i : i + chunk], e, p=1)  # (chunk, m)
+        if on_gpu:
+            d = torch.cdist(e[i : i + chunk], e, p=1)  # (chunk, m)
+        else:
+            d = torch.from_numpy(cdist(e[i : i + chunk], e, "cityblock"))  # (chunk, m)
         rows = torch.arange(i, min(i + chunk, m), device=d.device)
         d[rows - i, rows] = -1.0  # self first, always
         val, ind = torch.topk(d, kk, dim=1, largest=False, sorted=True)

@@ -22,6 +22,7 @@ _MODULES: dict[str, str] = {
     "lead_gan": "neurodyn.games.experiment",
     "lyapunov": "neurodyn.lyapunov.experiment",
     "lyapunov_sweep": "neurodyn.lyapunov.experiment",
+    "udemd": "neurodyn.udemd.experiment",
 }
 
 

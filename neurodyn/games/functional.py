@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
+
 __all__ = [
     "check_lr",
     "check_finite",
@@ -40,6 +42,8 @@ __all__ = [
     "lead_direction",
     "consensus_update",
     "adam_update",
+    "gda_update_",
+    "lead_update_",
     "adam_update_",
 ]
 
@@ -234,6 +238,35 @@ def adam_update(
     bias2_sqrt = math.sqrt(1.0 - beta2**step)
     denom = exp_avg_sq.sqrt() / bias2_sqrt + eps
     return w - (lr / bias1) * (exp_avg / denom), exp_avg, exp_avg_sq
+
+
+def gda_update_(ws: list[Any], vs: list[Any], *, lr: float) -> None:
+    """In-place :func:`gda_update` on lists of tensors: ``w += -lr * v`` (one ``torch._foreach`` call)."""
+    torch._foreach_add_(ws, vs, alpha=-lr)
+
+
+def lead_update_(ws: list[Any], w_prevs: list[Any], velocities: list[Any], vs: list[Any],
+                 couplings: list[Any] | None, *, lr: float, beta: float, alpha: float) -> None:
+    """In-place :func:`lead_update` on lists of tensors (heavy ball when ``couplings`` is None or ``alpha = 0``).
+
+    ``w_prev <- w``, then ``w += beta * velocity - lr * v - alpha * coupling`` with ``velocity = w - w_prev``
+    computed by the caller (LEAD needs it for the coupling anyway), using ``torch._foreach`` kernels as
+    ``torch.optim`` does. A zero ``beta`` or ``alpha`` skips its term, so ``beta = alpha = 0`` is bit-identical to
+    :func:`gda_update_` and ``alpha = 0`` to heavy ball.
+
+    Parameters
+    ----------
+    ws, w_prevs, velocities, vs : list of Tensor
+        Parameters, previous parameters, ``w - w_prev`` and descent-convention gradients, matched by position.
+    couplings : list of Tensor or None
+    lr, beta, alpha : float
+    """
+    torch._foreach_copy_(w_prevs, ws)
+    if beta != 0.0:
+        torch._foreach_add_(ws, velocities, alpha=beta)
+    torch._foreach_add_(ws, vs, alpha=-lr)
+    if couplings is not None and alpha != 0.0:
+        torch._foreach_add_(ws, couplings, alpha=-alpha)
 
 
 def adam_update_(

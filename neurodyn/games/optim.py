@@ -56,8 +56,11 @@ def _grad(outputs: Tensor, inputs: Sequence[Tensor], *, create_graph: bool = Fal
 
 def _dot(a: Sequence[Tensor], b: Sequence[Tensor]) -> Tensor:
     """Sum of elementwise products over lists of tensors (a scalar)."""
-    terms = [(u * v).sum() for u, v in zip(a, b)]
-    return sum(terms[1:], terms[0]) if terms else torch.zeros(())
+    if len(a) == 1:
+        return (a[0] * b[0]).sum()
+    if not a:
+        return torch.zeros(())
+    return torch.dot(torch.cat([u.reshape(-1) for u in a]), torch.cat([v.reshape(-1) for v in b]))
 
 
 def mixed_hvp(
@@ -142,6 +145,15 @@ class GameOptimizer(torch.optim.Optimizer):
     def _groups(self, role: str) -> list[tuple[Tensor, dict[str, Any]]]:
         return [(p, g) for g in self.param_groups if g["role"] == role for p in g["params"]]
 
+    def _slices(self, role: str):
+        """Yield ``(group, start, stop)``: the group's positions in the role's parameter list."""
+        i = 0
+        for g in self.param_groups:
+            if g["role"] == role:
+                n = len(g["params"])
+                yield g, i, i + n
+                i += n
+
     @staticmethod
     def _call(closure: Callable[[], Any] | None) -> Any:
         if closure is None:
@@ -209,8 +221,8 @@ class SimGDA(GameOptimizer):
         v = self._field(out, _ROLES)
         with torch.no_grad():
             for role in _ROLES:
-                for (p, g), vp in zip(self._groups(role), v[role]):
-                    p.copy_(F.gda_update(p, vp, lr=g["lr"]))
+                for g, a, b in self._slices(role):
+                    F.gda_update_(g["params"], v[role][a:b], lr=g["lr"])
         return self._value(out)
 
 
@@ -236,8 +248,8 @@ class AltGDA(GameOptimizer):
             first = out if first is None else first
             v = self._field(out, (role,))[role]
             with torch.no_grad():
-                for (p, g), vp in zip(self._groups(role), v):
-                    p.copy_(F.gda_update(p, vp, lr=g["lr"]))
+                for g, a, b in self._slices(role):
+                    F.gda_update_(g["params"], v[a:b], lr=g["lr"])
         return self._value(first)
 
 
@@ -324,11 +336,10 @@ class Momentum(GameOptimizer):
 
     def _update(self, role: str, v: list[Tensor]) -> None:
         with torch.no_grad():
-            for (p, g), vp in zip(self._groups(role), v):
-                prev = self._prev(p)
-                new = F.momentum_update(p, prev, vp, lr=g["lr"], beta=g["beta"])
-                prev.copy_(p)
-                p.copy_(new)
+            for g, a, b in self._slices(role):
+                prevs = [self._prev(p) for p in g["params"]]
+                d = torch._foreach_sub(g["params"], prevs)
+                F.lead_update_(g["params"], prevs, d, v[a:b], None, lr=g["lr"], beta=g["beta"], alpha=0.0)
 
     def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]
         """One step; returns the closure's value at the starting point."""
@@ -424,20 +435,20 @@ class LEAD(GameOptimizer):
         return any(g["alpha"] != 0.0 for g in self.param_groups)
 
     def _velocity(self, role: str) -> list[Tensor]:
-        return [p.detach() - self._prev(p) for p in self._params(role)]
-
-    def _update(self, role: str, v: list[Tensor], c: list[Tensor] | None) -> None:
         with torch.no_grad():
-            for i, ((p, g), vp) in enumerate(zip(self._groups(role), v)):
-                prev = self._prev(p)
-                cp = c[i] if c is not None else torch.zeros_like(p)
-                new = F.lead_update(p, prev, vp.detach(), cp, lr=g["lr"], beta=g["beta"], alpha=g["alpha"])
-                prev.copy_(p)
-                p.copy_(new)
+            ps = self._params(role)
+            return list(torch._foreach_sub(ps, [self._prev(p) for p in ps]))
+
+    def _update(self, role: str, v: list[Tensor], d: list[Tensor], c: list[Tensor] | None) -> None:
+        # c holds grad_i <v_j, d_j>; the coupling of lead_update is its negative, hence alpha -> -alpha
+        with torch.no_grad():
+            for g, a, b in self._slices(role):
+                F.lead_update_(g["params"], [self._prev(p) for p in g["params"]], d[a:b], [t.detach() for t in v[a:b]],
+                               None if c is None else c[a:b], lr=g["lr"], beta=g["beta"], alpha=-g["alpha"])
 
     def _couplings(self, v: dict[str, list[Tensor]], d: dict[str, list[Tensor]], roles: Sequence[str]):
         other = {"min": "max", "max": "min"}
-        return {r: [-t for t in self._cross(v[other[r]], d[other[r]], r)] for r in roles}
+        return {r: self._cross(v[other[r]], d[other[r]], r) for r in roles}
 
     def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]
         """One LEAD step; returns the closure's value at the starting point."""
@@ -448,14 +459,14 @@ class LEAD(GameOptimizer):
         if not self.alternating:
             c = self._couplings(v, d, _ROLES) if coupled else {"min": None, "max": None}
             for role in _ROLES:
-                self._update(role, v[role], c[role])
+                self._update(role, v[role], d[role], c[role])
             return self._value(out)
         c = self._couplings(v, d, ("min",)) if coupled else {"min": None}
-        self._update("min", v["min"], c["min"])
+        self._update("min", v["min"], d["min"], c["min"])
         roles = _ROLES if coupled else ("max",)
         v2 = self._field(self._call(closure), roles, create_graph=coupled)
         c2 = self._couplings(v2, d, ("max",)) if coupled else {"max": None}
-        self._update("max", v2["max"], c2["max"])
+        self._update("max", v2["max"], d["max"], c2["max"])
         return self._value(out)
 
 

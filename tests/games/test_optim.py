@@ -259,3 +259,20 @@ def test_step_without_closure_is_an_error():
     _, _, groups = players([0.1], [0.2])
     with pytest.raises(ValueError, match="closure"):
         SimGDA(groups, lr=0.1).step(None)  # type: ignore[arg-type]
+
+
+def test_pure_and_in_place_update_kernels_agree():
+    from neurodyn.games import functional as F
+
+    g = torch.Generator().manual_seed(0)
+    w, wp, v, c = (torch.randn(7, generator=g, dtype=D) for _ in range(4))
+    expected = F.lead_update(w, wp, v, c, lr=0.1, beta=0.4, alpha=0.3)
+    ws, wps = [w.clone()], [wp.clone()]
+    F.lead_update_(ws, wps, [w - wp], [v], [c], lr=0.1, beta=0.4, alpha=0.3)
+    torch.testing.assert_close(ws[0], expected, rtol=0, atol=1e-15)
+    torch.testing.assert_close(wps[0], w)
+    gs = [w.clone()]
+    F.gda_update_(gs, [v], lr=0.1)
+    torch.testing.assert_close(gs[0], F.gda_update(w, v, lr=0.1), rtol=0, atol=1e-15)
+    torch.testing.assert_close(F.momentum_update(w, wp, v, lr=0.1, beta=0.4),
+                               F.lead_update(w, wp, v, torch.zeros_like(w), lr=0.1, beta=0.4, alpha=0.0))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -49,6 +49,7 @@ __all__ = [
     "make_dataset",
     "layout_2d",
     "warm_up",
+    "timing_vs_signals",
 ]
 
 TITLE = "UDEMD: unbalanced diffusion EMD embeddings of signals on graphs"
@@ -390,3 +391,46 @@ class UdemdExperiment:
 def build(config: Config) -> UdemdExperiment:
     """Build the experiment for ``config``."""
     return UdemdExperiment(config)
+
+
+def timing_vs_signals(
+    data: ds.GraphSignals, sizes: Sequence[int], *, max_scale: int = 10, n_exact_pairs: int = 20, seed: int = 0,
+    balanced: bool = True,
+) -> list[dict]:
+    """Wall time of all-pairs distances against the number of signals m (figure F1, right panel).
+
+    UDEMD is timed end to end (fit + transform + all-pairs L1) for each m in ``sizes``. Exact EMD is timed on
+    ``n_exact_pairs`` random pairs and scaled to m (m - 1) / 2 pairs (rows marked ``extrapolated``).
+
+    Returns
+    -------
+    list of dict with keys method, n_signals, seconds, extrapolated.
+    """
+    from neurodyn.udemd import exact
+
+    rng = numpy_generator(derive_seed(seed, "timing"))
+    x = data.signals
+    if balanced:
+        x = x / np.maximum(x.sum(axis=1, keepdims=True), 1e-300)
+    rows = []
+    for m in sizes:
+        m = int(min(m, len(x)))
+        t0 = time.perf_counter()
+        est = UnbalancedDiffusionEMD(max_scale=max_scale, device="cpu").fit(data.adjacency)
+        udemd_distances(est.transform(x[:m]))
+        rows.append({"method": "UDEMD (embedding + L1)", "n_signals": m, "seconds": time.perf_counter() - t0,
+                     "extrapolated": False})
+    cost = exact.geodesic_costs(data.adjacency)
+    ii = rng.integers(0, len(x), size=(n_exact_pairs, 2))
+    t0 = time.perf_counter()
+    for i, j in ii:
+        if balanced:
+            exact.exact_emd(x[i], x[j], cost)
+        else:
+            exact.unbalanced_emd(x[i], x[j], cost, float(cost.max()))
+    per_pair = (time.perf_counter() - t0) / n_exact_pairs
+    for m in sizes:
+        m = int(min(m, len(x)))
+        rows.append({"method": "exact EMD (POT)", "n_signals": m, "seconds": per_pair * m * (m - 1) / 2,
+                     "extrapolated": True})
+    return rows

@@ -25,7 +25,7 @@ with st.expander("Parameters of the two models (formula updates with S, R, H and
                "Comp computes exactly what MHA computes (its retrieval query/key are then unused).")
     st.caption("Differences from the reference toy code, all exact: '--concat' is written as attention(h) + "
                "W_c·Linear(D, d_v)(h) (same functions, same count); the retrieval logits use "
-               "⟨q̄_i Wk̄, Z_ij⟩ + ⟨q̄_i, b⟩ instead of ⟨q̄_i, Z_ij Wk̄ + b⟩; initialisation is PyTorch's default "
+               "⟨q̄_i Wk̄ᵀ, Z_ij⟩ + ⟨q̄_i, b⟩ instead of ⟨q̄_i, Z_ij Wk̄ + b⟩; initialisation is PyTorch's default "
                "distribution drawn from the run's seed.")
 
 

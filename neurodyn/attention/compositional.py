@@ -378,7 +378,8 @@ class CompositionalAttention(nn.Module):
         z, attn = _attend(self._heads(q, S), self._heads(k, S), v, attn_mask, p, return_attention, fused)
         z = z.view(B, S, N, R, dv)  # (B, S, N, R*d_v) -> Z_ij[n] at z[b, i, n, j]
 
-        # retrieval competition: l_ij = <q̄_i, Z_ij Wk̄ᵀ + b> / sqrt(d_r) = <q̄_i Wk̄, Z_ij> + <q̄_i, b>
+        # retrieval competition (card notation, the Linear stores Wk̄ᵀ): l_ij = <q̄_i, Z_ij Wk̄ + b> / sqrt(d_r)
+        # = (<q̄_i Wk̄ᵀ, Z_ij> + <q̄_i, b>) / sqrt(d_r)
         q_bar = self._heads(q_bar, S)  # (B, S, N, d_r)
         u = torch.matmul(q_bar, self.retrieval_k_proj.weight)  # (B, S, N, d_v)
         logits = (z * u.unsqueeze(-2)).sum(-1)  # (B, S, N, R)

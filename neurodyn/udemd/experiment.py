@@ -21,6 +21,7 @@ they are published once, at the UMAP stage, to keep the first records of two sam
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ __all__ = [
     "layout_2d",
     "warm_up",
     "timing_vs_signals",
+    "TAB_OVERRIDES",
+    "analyse",
 ]
 
 TITLE = "UDEMD: unbalanced diffusion EMD embeddings of signals on graphs"
@@ -92,13 +95,21 @@ class Config:
 
 
 PRESETS: dict[str, Config] = {
-    # small: a 364-node tree and 300 patients, quick UMAP; about 5 s per run once numba is warm
+    # small: a 364-node tree and 300 patients, quick UMAP; a few seconds per run once numba is warm
     "small": Config(n_signals=300, depth=5, umap_epochs=100, n_steps=10, pairs_per_step=4),
-    # paper: card Tab B (3-ary tree of depth 6 = 1093 concepts, 400 patients, eps 0.3, severity x3, K = 10)
-    "paper": Config(),
-    "pbmc": Config(dataset="pbmc", max_scale=6, knn_k=5, n_steps=6),
-    "geometric": Config(dataset="geometric", n_signals=200, n_steps=36, pairs_per_step=10),
-    "modules": Config(dataset="modules", n_signals=300, max_scale=6, n_steps=6),
+    # paper: card Tab B (3-ary tree of depth 6 = 1093 concepts, 400 patients, eps 0.3, severity x3, K = 10);
+    # the tree has more than 1000 nodes, so the exact-EMD stage is skipped (card size guard)
+    "paper": Config(n_steps=6),
+}
+
+# Overrides that turn the sidebar config into the other tabs' runs (the page applies them with dataclasses.replace)
+TAB_OVERRIDES: dict[str, dict[str, Any]] = {
+    # Tab A of the card: 765 genes on the 700-cell PBMC graph, 5-NN accuracy on the clearly typed genes
+    "pbmc": {"dataset": "pbmc", "knn_k": 5, "n_steps": 6},
+    # Tab C: N = 500 random geometric graph, 200 bump signals, exact EMD on 300 pairs in batches of 10
+    "geometric": {"dataset": "geometric", "graph_nodes": 500, "n_signals": 200, "pairs_per_step": 10,
+                  "n_steps": 36},
+    "modules": {"dataset": "modules", "n_signals": 300, "n_steps": 6},
 }
 
 
@@ -434,3 +445,18 @@ def timing_vs_signals(
         rows.append({"method": "exact EMD (POT)", "n_signals": m, "seconds": per_pair * m * (m - 1) / 2,
                      "extrapolated": True})
     return rows
+
+
+def analyse(data: ds.GraphSignals, config: Config, *, exact_pairs: int = 30) -> tuple[list[Record], UdemdExperiment]:
+    """Run the whole pipeline on given graph signals (uploads): all stages, plus exact EMD on up to
+    ``exact_pairs`` pairs when the graph has <= 1000 nodes (card size guard: <= 500 pairs).
+
+    Returns the records and the finished experiment (its ``embedding()`` and ``distances()`` stay available).
+    """
+    n_exact = min(exact_pairs, 500) if data.adjacency.shape[0] <= 1000 else 0
+    steps = len(STAGES) + math.ceil(n_exact / max(config.pairs_per_step, 1))
+    exp = UdemdExperiment(dataclasses.replace(config, n_steps=min(max(steps, 6), 60)), data=data)
+    records = []
+    while not exp.done:
+        records.append(exp.step())
+    return records, exp

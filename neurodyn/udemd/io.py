@@ -48,6 +48,8 @@ __all__ = [
     "prepare",
     "check_work",
     "exact_comparison_allowed",
+    "embedding_csv",
+    "neighbors_csv",
 ]
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # files over 200 MB
@@ -559,3 +561,25 @@ def prepare(
     check_work(a.shape[0], a.nnz, len(x), n_scales=n_scales, max_scale=max_scale, method=method)
     ids = [v for v, k in zip(graph.node_ids, keep) if k]
     return PreparedData(a, ids, np.ascontiguousarray(x), list(signals.signal_ids), signals.labels, dropped, report)
+
+
+# ----------------------------------------------------------------------------------------------- downloads
+def embedding_csv(signal_ids: list[str], embeddings: np.ndarray, labels: list[str] | None = None) -> bytes:
+    """CSV bytes of embeddings (m, D): columns id[,label],e0..e{D-1}; built in memory."""
+    buf = _io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id"] + (["label"] if labels is not None else []) + [f"e{j}" for j in range(embeddings.shape[1])])
+    for i, sid in enumerate(signal_ids):
+        w.writerow([sid] + ([labels[i]] if labels is not None else []) + [f"{v:.6g}" for v in embeddings[i]])
+    return buf.getvalue().encode()
+
+
+def neighbors_csv(signal_ids: list[str], indices: np.ndarray, distances: np.ndarray) -> bytes:
+    """CSV bytes of a kNN table: id,rank,neighbor,distance (one row per neighbour)."""
+    buf = _io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "rank", "neighbor", "distance"])
+    for i, sid in enumerate(signal_ids):
+        for r, (j, d) in enumerate(zip(indices[i], distances[i]), start=1):
+            w.writerow([sid, r, signal_ids[int(j)], f"{d:.6g}"])
+    return buf.getvalue().encode()

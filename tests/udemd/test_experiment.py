@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from neurodyn.udemd.datasets import gene_modules, ontology_patients, pbmc_genes
-from neurodyn.udemd.experiment import PRESETS, Config, UdemdExperiment, build, layout_2d
+from neurodyn.udemd.experiment import PRESETS, TAB_OVERRIDES, Config, UdemdExperiment, analyse, build, layout_2d
 
 torch.set_num_threads(1)
 
@@ -40,8 +40,8 @@ def test_experiment_contract():
 
 
 def test_pipeline_runs_all_stages_and_exact_check_on_geometric_graph():
-    cfg = replace(PRESETS["geometric"], n_signals=40, graph_nodes=150, n_steps=8, pairs_per_step=10,
-                  layout="spectral", device="cpu")
+    cfg = replace(PRESETS["small"], **{**TAB_OVERRIDES["geometric"], "n_signals": 40, "graph_nodes": 150,
+                                       "n_steps": 8, "layout": "spectral", "device": "cpu"})
     exp = build(cfg)
     recs = [exp.step() for _ in range(cfg.n_steps)]
     assert exp.done
@@ -76,3 +76,24 @@ def test_spectral_layout_is_deterministic():
     e = np.random.default_rng(0).random((50, 6))
     a = layout_2d(e, method="spectral")
     assert a.shape == (50, 2) and np.array_equal(a, layout_2d(e, method="spectral"))
+
+
+def test_analyse_runs_uploaded_example_end_to_end():
+    from pathlib import Path
+
+    from neurodyn.udemd import io as uio
+    from neurodyn.udemd.datasets import GraphSignals
+
+    assets = Path(__file__).resolve().parents[2] / "assets" / "udemd"
+    g = uio.parse_edge_list((assets / "example_edges.csv").read_bytes())
+    s = uio.parse_signals_csv((assets / "example_signals.csv").read_bytes(), g.node_ids)
+    p = uio.prepare(g, s)
+    data = GraphSignals("upload", p.adjacency, p.signals, np.array(p.labels), p.node_ids, p.signal_ids)
+    records, exp = analyse(data, replace(PRESETS["small"], max_scale=0, layout="spectral", device="cpu"))
+    assert exp.done and records[-1].metrics["exact_pairs"] >= 4
+    assert records[-1].metrics["acc_udemd"] > 0.5
+    emb = uio.embedding_csv(p.signal_ids, exp.embedding(), p.labels)
+    assert emb.count(b"\n") == len(p.signal_ids) + 1
+    nb = records[5].artifacts
+    tab = uio.neighbors_csv(p.signal_ids, nb["neighbors"], nb["neighbor_distances"])
+    assert tab.startswith(b"id,rank,neighbor,distance")

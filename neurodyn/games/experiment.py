@@ -168,9 +168,13 @@ class LeadExperiment:
             self._players[m] = (x, y)
             self._opts[m] = _make_optimizer(m, [{"params": [x], "role": "min"}, {"params": [y], "role": "max"}], config)
         self._diverged = {m: False for m in self.methods}
-        self._last: dict[str, dict[str, float]] = {}
+        w0 = self._state(self.methods[0])
+        with torch.no_grad():
+            f0 = float(self._f(*self._players[self.methods[0]]))
+        self._last = {m: {"norm": float(np.linalg.norm(w0)), "f": f0, "grad_evals": 0.0} for m in self.methods}
         self._segment = {m: [self._point(m)] for m in self.methods}
-        self._lead_prev = self._state("lead") if "lead" in self.methods else None
+        self._lead_prev = w0
+        self._lead_v = 7.7 * float(np.sum(w0**2))  # V_0: zero velocity
         self._k = 0
 
     @property
@@ -202,18 +206,17 @@ class LeadExperiment:
                         fval = float(self._f(x, y))
                     self._last[m] = {"norm": norm, "f": fval, "grad_evals": float(self._opts[m].grad_evals)}
                     self._segment[m].append(self._point(m))
-            last = self._last.get(m, {"norm": float(np.linalg.norm(self._state(m))), "f": 0.0, "grad_evals": 0.0})
+            last = self._last[m]
             metrics[f"norm_{m}"] = last["norm"]
             metrics[f"f_{m}"] = last["f"]
             metrics[f"grad_evals_{m}"] = last["grad_evals"]
             metrics[f"diverged_{m}"] = float(self._diverged[m])
         if "lead" in self.methods:
-            w = self._state("lead")
             if not self._diverged["lead"]:
-                v = 2.0 * float(np.sum((w - self._lead_prev) ** 2)) + 7.7 * float(np.sum(w**2))
+                w = self._state("lead")
+                self._lead_v = 2.0 * float(np.sum((w - self._lead_prev) ** 2)) + 7.7 * float(np.sum(w**2))
                 self._lead_prev = w
-                self._last_v = v
-            metrics["lyapunov_lead"] = getattr(self, "_last_v", 7.7 * float(np.sum(w**2)))
+            metrics["lyapunov_lead"] = self._lead_v
         self._k += 1
         artifacts: dict[str, Any] = {}
         if self._k == 1 or self._k % self.config.log_every == 0 or self.done:

@@ -124,9 +124,9 @@ def paths_chart(records: Sequence[Any], *, extent: float | None = None, n_grid: 
     edges = np.linspace(F.min(), F.max(), n_levels + 1)
     band = np.clip(np.digitize(F, edges) - 1, 0, n_levels - 1)
     mid = 0.5 * (edges[:-1] + edges[1:])[band]
-    step = g[1] - g[0]
-    bg = pd.DataFrame({"x": X.ravel() - step / 2, "x2": X.ravel() + step / 2, "y": Y.ravel() - step / 2,
-                       "y2": Y.ravel() + step / 2, "f": mid.ravel()})
+    half = 0.75 * (g[1] - g[0])  # cells overlap: no antialiasing seams between rects
+    bg = pd.DataFrame({"x": X.ravel() - half, "x2": X.ravel() + half, "y": Y.ravel() - half,
+                       "y2": Y.ravel() + half, "f": mid.ravel()})
     sc_x = alt.Scale(domain=[-extent, extent], nice=False)
     sc_y = alt.Scale(domain=[-extent, extent], nice=False)
     contour = alt.Chart(_data(bg)).mark_rect(opacity=0.55).encode(
@@ -144,7 +144,8 @@ def paths_chart(records: Sequence[Any], *, extent: float | None = None, n_grid: 
     )
     ends = df.loc[df.groupby("method")["i"].idxmax()] if len(df) else df
     heads = alt.Chart(_data(ends)).mark_point(clip=True, filled=True, size=40).encode(
-        x=alt.X("x:Q", scale=sc_x), y=alt.Y("y:Q", scale=sc_y), color=col)
+        x=alt.X("x:Q", scale=sc_x), y=alt.Y("y:Q", scale=sc_y),
+        color=alt.Color("method:N", scale=color_scale(labels), legend=None))
     star = alt.Chart(pd.DataFrame({"x": [0.0], "y": [0.0]})).mark_point(shape="cross", size=120, color="black").encode(
         x=alt.X("x:Q", scale=sc_x), y=alt.Y("y:Q", scale=sc_y))
     return alt.layer(contour, lines, heads, star).resolve_scale(color="independent").properties(
@@ -209,7 +210,7 @@ def _contour_points(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, level: float)
 
 
 def rho_heatmap(eta: np.ndarray, alpha: np.ndarray, rho: np.ndarray, *, point: tuple[float, float] | None = None,
-                vmax: float = 1.5, max_cells: int = 120, height: int = 360, title: str | None = None
+                vmax: float = 1.25, max_cells: int = 120, height: int = 360, title: str | None = None
                 ) -> alt.LayerChart:
     """Heat map of LEAD's spectral radius over (eta, alpha) with the rho = 1 contour and a marked point.
 
@@ -240,14 +241,16 @@ def rho_heatmap(eta: np.ndarray, alpha: np.ndarray, rho: np.ndarray, *, point: t
     de = np.diff(e).mean() if e.size > 1 else 1.0
     da = np.diff(a).mean() if a.size > 1 else 1.0
     E, A = np.meshgrid(e, a, indexing="ij")
-    df = pd.DataFrame({"eta": E.ravel() - de / 2, "eta2": E.ravel() + de / 2, "alpha": A.ravel() - da / 2,
-                       "alpha2": A.ravel() + da / 2, "rho": np.minimum(r.ravel(), vmax), "rho_true": r.ravel()})
+    he, ha = 0.75 * de, 0.75 * da  # cells overlap: no antialiasing seams between rects
+    df = pd.DataFrame({"eta": E.ravel() - he, "eta2": E.ravel() + he, "alpha": A.ravel() - ha,
+                       "alpha2": A.ravel() + ha, "rho": np.minimum(r.ravel(), vmax), "rho_true": r.ravel()})
     sx = alt.Scale(domain=[float(e.min() - de / 2), float(e.max() + de / 2)], nice=False)
     sy = alt.Scale(domain=[float(a.min() - da / 2), float(a.max() + da / 2)], nice=False)
     heat = alt.Chart(_data(df)).mark_rect().encode(
         x=alt.X("eta:Q", scale=sx, title="step size η"), x2="eta2:Q",
         y=alt.Y("alpha:Q", scale=sy, title="coupling α"), y2="alpha2:Q",
-        color=alt.Color("rho:Q", scale=alt.Scale(scheme="viridis", domain=[float(np.nanmin(r)), vmax], reverse=True),
+        color=alt.Color("rho:Q", scale=alt.Scale(scheme="viridis", domain=[min(float(np.nanmin(r)), 0.999), vmax],
+                                                 reverse=True),
                         title="ρ"),
         tooltip=[alt.Tooltip("rho_true:Q", title="ρ", format=".4f")],
     )

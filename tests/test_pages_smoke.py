@@ -12,7 +12,7 @@ from neurodyn.core import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PAGES = ["home.py"] + [p.page for p in registry.PAPERS if p.page]
+PAGES = [p.page for p in registry.PAPERS if p.page]
 
 
 def test_app_shell_shows_home_and_lists_only_ready_pages():
@@ -24,12 +24,14 @@ def test_app_shell_shows_home_and_lists_only_ready_pages():
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_page_loads_without_exception(page):
-    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90).run()
+def test_page_loads_through_the_navigation_without_exception(page):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at.switch_page(f"pages/{page}").run()
     assert not at.exception, at.exception
+    assert at.title[0].value == registry.get(next(p for p in registry.PAPERS if p.page == page).experiments[0]).title
 
 
-@pytest.mark.parametrize("page", [p.page for p in registry.PAPERS if p.page])
+@pytest.mark.parametrize("page", PAGES)
 def test_page_starts_a_run_and_stop_keeps_the_partial_records(page):
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90).run()
     start = [b for b in at.button if b.key and b.key.endswith(".start")]

@@ -125,8 +125,11 @@ def chart_bytes(chart: Any, fmt: str = "svg") -> bytes:
     """
     if fmt not in ("svg", "png"):
         raise ValueError(f"fmt must be 'svg' or 'png', got {fmt!r}")
+    import altair as alt
+
     buf = io.StringIO() if fmt == "svg" else io.BytesIO()
-    chart.save(buf, format=fmt)
+    with alt.data_transformers.enable("default", max_rows=None):  # heat maps exceed the 5000-row default cap
+        chart.save(buf, format=fmt)
     data = buf.getvalue()
     return data.encode() if isinstance(data, str) else data
 

@@ -126,17 +126,19 @@ def controls(name: str, *, prefix: str = "", container: Any = None, exclude: tup
         saved = st.session_state.get(ns + "saved")
         url_keys = {prefix + "preset"} | {prefix + s.name for s in specs}
         if url_keys & set(params):
-            preset = params.get(prefix + "preset", presets[0])
+            default = "small" if "small" in spec.presets else presets[0]
+            preset = params.get(prefix + "preset", default)
             if preset not in spec.presets:
-                box.warning(f"Unknown preset {preset!r} in the link; using {presets[0]!r}.")
-                preset = presets[0]
+                box.warning(f"Unknown preset {preset!r} in the link; using {default!r}.")
+                preset = default
             cfg, notes = from_query(spec.config_cls, params, base=spec.presets[preset], prefix=prefix)
             for note in notes:
                 box.warning(f"Link: {note}")
         elif saved is not None:
             preset, cfg = saved
         else:
-            preset, cfg = presets[0], spec.presets[presets[0]]
+            preset = "small" if "small" in spec.presets else presets[0]
+            cfg = spec.presets[preset]
         st.session_state[ns + "preset"] = preset
         _put(ns, cfg, specs)
     box.selectbox(

@@ -45,9 +45,13 @@ _ORDER = ["GDA (sim.)", "GDA (alt.)", "Extragradient", "Optimistic GDA", "Heavy 
           "Consensus opt.", "LEAD", "LEAD (alt.)"]
 
 
-def _data(df: pd.DataFrame) -> alt.Data:
-    """Inline values (no pandas type inference, no 5000-row limit: heat maps and long paths exceed it)."""
-    return alt.Data(values=df.to_dict(orient="records"))
+def _data(df: pd.DataFrame) -> pd.DataFrame:
+    """The chart's data as a DataFrame: Streamlit ships it as Arrow, fast and without a row limit.
+
+    Outside Streamlit, altair's default transformer caps inline data at 5000 rows; wrap ``to_dict`` / ``save`` in
+    :func:`neurodyn.viz.theme.no_row_limit` for the heat maps and long paths.
+    """
+    return df
 
 
 def _methods(records: Sequence[Any]) -> list[str]:

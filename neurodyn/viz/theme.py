@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import altair as alt
 import pandas as pd
 
-__all__ = ["PALETTE", "color_scale", "metric_chart", "long_metrics", "paper_theme"]
+__all__ = ["PALETTE", "color_scale", "metric_chart", "long_metrics", "paper_theme", "no_row_limit"]
 
 # Colour-blind-safe categorical palette (Okabe-Ito order) that keeps contrast on white and on near-black.
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999"]
@@ -84,3 +84,8 @@ def metric_chart(
 def paper_theme(chart: alt.Chart) -> alt.Chart:
     """Fixed light 'paper' styling for exported figures (white background, serif labels)."""
     return chart.configure(background="white", font="serif").configure_axis(grid=False).configure_view(stroke=None)
+
+
+def no_row_limit():
+    """Context manager: altair's default data transformer without its 5000-row cap (for export and tests)."""
+    return alt.data_transformers.enable("default", max_rows=None)

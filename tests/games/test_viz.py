@@ -7,12 +7,20 @@ import sys
 
 import altair as alt
 import numpy as np
+import pytest
 
 from neurodyn.core.loop import run
 from neurodyn.games.experiment import GAN_PRESETS, PRESETS, build, build_gan
 from neurodyn.games.games import quadratic_game
 from neurodyn.games.spectral import best_rho_vs_adversarialness, spectral_radius
 from neurodyn.viz import games as figs
+from neurodyn.viz.theme import no_row_limit
+
+
+@pytest.fixture(autouse=True)
+def _inline_data_without_row_cap():
+    with no_row_limit():  # Streamlit ships DataFrames as Arrow; plain altair caps inline data at 5000 rows
+        yield
 
 
 def test_trajectory_figures_build_from_lead_records():

@@ -77,16 +77,19 @@ def baseline_spectrum(cell: nn.Module, x: torch.Tensor, *, k: int, lstm_state: s
     return torch.sort(acc / T, dim=1, descending=True).values
 
 
-def timed(fn, repeats: int, device: str):
-    best, out = float("inf"), None
+def timed_interleaved(fns: dict, repeats: int, device: str) -> tuple[dict, dict]:
+    """Best-of-``repeats`` wall time of each function, runs interleaved so that load on a shared host hits all."""
+    best = {name: float("inf") for name in fns}
+    out = {}
     for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        out = fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t0)
+        for name, fn in fns.items():
+            if device == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            out[name] = fn()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            best[name] = min(best[name], time.perf_counter() - t0)
     return best, out
 
 
@@ -98,7 +101,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     ap.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--repeats", type=int, default=2, help="best of N")
+    ap.add_argument("--repeats", type=int, default=3, help="best of N, runs interleaved")
     ap.add_argument("--cells", default="lstm,gru", help="comma list of lstm, lstm_hc, gru, rnn")
     ap.add_argument("--skip-vectorised", action="store_true", help="skip the vmap(jacrev) baseline")
     args = ap.parse_args()
@@ -115,17 +118,18 @@ def main() -> None:
         kind, lstm_state = ("lstm", "hc") if name == "lstm_hc" else (name, "h")
         cell = make_cell(kind, n_in, H, 1.0 / H**0.5, args.device)
         k = 2 * H if name == "lstm_hc" else H
-        t_ours, ours = timed(lambda: lyapunov_spectrum(cell, x, k=k, lstm_state=lstm_state, dtype=dtype).exponents,
-                             args.repeats, args.device)
-        t_loop, ref = timed(lambda: baseline_spectrum(cell, x, k=k, lstm_state=lstm_state, dtype=dtype,
-                                                      vectorised=False), args.repeats, args.device)
-        diff = (ours - ref).abs().max().item()
-        line = f"{name:<14}{t_ours / T:>12.4f}{t_loop / T:>15.4f}{t_loop / t_ours:>9.1f}x"
+        fns = {
+            "ours": lambda: lyapunov_spectrum(cell, x, k=k, lstm_state=lstm_state, dtype=dtype).exponents,
+            "loop": lambda: baseline_spectrum(cell, x, k=k, lstm_state=lstm_state, dtype=dtype, vectorised=False),
+        }
         if not args.skip_vectorised:
-            t_vec, ref2 = timed(lambda: baseline_spectrum(cell, x, k=k, lstm_state=lstm_state, dtype=dtype,
-                                                          vectorised=True), args.repeats, args.device)
-            diff = max(diff, (ours - ref2).abs().max().item())
-            line += f"{t_vec / T:>13.4f}{t_vec / t_ours:>9.1f}x"
+            fns["vmap"] = lambda: baseline_spectrum(cell, x, k=k, lstm_state=lstm_state, dtype=dtype,
+                                                    vectorised=True)
+        t, out = timed_interleaved(fns, args.repeats, args.device)
+        diff = max((out["ours"] - out[b]).abs().max().item() for b in fns if b != "ours")
+        line = f"{name:<14}{t['ours'] / T:>12.4f}{t['loop'] / T:>15.4f}{t['loop'] / t['ours']:>9.1f}x"
+        if "vmap" in t:
+            line += f"{t['vmap'] / T:>13.4f}{t['vmap'] / t['ours']:>9.1f}x"
         else:
             line += f"{'-':>13}{'-':>10}"
         print(line + f"{diff:>11.1e}", flush=True)

@@ -45,7 +45,7 @@ from neurodyn.lyapunov.tasks import CharRNN, load_corpus, one_hot, sample_window
 
 __all__ = [
     "Config", "PRESETS", "LyapunovExperiment", "build",
-    "SweepConfig", "SWEEP_PRESETS", "SweepExperiment", "build_sweep", "run_init_sweep", "spearman_rho",
+    "SweepConfig", "SWEEP_PRESETS", "SweepExperiment", "build_sweep", "run_init_sweep", "spearman_rho", "summarise",
     "EXPERIMENTS", "TITLE", "SWEEP_TITLE", "PAPER",
 ]
 

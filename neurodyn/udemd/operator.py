@@ -82,8 +82,10 @@ def validate_adjacency(adjacency, *, symmetrize_tol: float = 1e-8) -> sp.csr_mat
         a = sp.csr_matrix(adjacency, dtype=np.float64)
     else:
         arr = np.asarray(adjacency)
-        if arr.dtype == object:
-            raise ValueError("adjacency must be numeric, got an object array")
+        if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(f"adjacency must be a numeric array, got dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise ValueError(f"adjacency must be square (N, N), got shape {arr.shape}")
         a = sp.csr_matrix(arr.astype(np.float64))
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ValueError(f"adjacency must be square (N, N), got shape {a.shape}")

@@ -68,13 +68,13 @@ PAPERS: tuple[Paper, ...] = (
           "than the rigid pairing of multi-head attention.", "compositional_attention.py", ("attention",), short="Compositional attention", icon="🔀"),
     Paper("lyapunov", "On Lyapunov Exponents for RNNs", "2006.14123",
           "The Lyapunov spectrum of a recurrent network, tracked through training, describes how it propagates "
-          "information and predicts how well it will learn.", None, ("lyapunov",), short="Lyapunov spectra", icon="🌀"),
+          "information and predicts how well it will learn.", "lyapunov.py", ("lyapunov", "lyapunov_sweep"), short="Lyapunov spectra", icon="🌀"),
     Paper("lead", "LEAD: Min-Max Optimization from a Physical Perspective", "2010.13846",
           "A velocity-coupling force from the mixed second derivative turns the cycling of gradient "
           "descent-ascent into linear convergence on min-max games.", "lead.py", ("lead", "lead_gan"), short="LEAD vs gradient descent", icon="🧲"),
     Paper("udemd", "Embedding Signals on Graphs with Unbalanced Diffusion EMD", "2107.12334",
           "Multiscale graph diffusion gives an L1 embedding whose distances approximate an unbalanced "
-          "earth mover's distance between signals, fast enough to embed thousands of them.", None, ("udemd",), short="UDEMD", icon="🕸️"),
+          "earth mover's distance between signals, fast enough to embed thousands of them.", "udemd.py", ("udemd",), short="UDEMD", icon="🕸️"),
     Paper("brims", "Learning to Combine Top-Down and Bottom-Up Signals (BRIMs)", "2006.16981",
           "Recurrent modules that attend both to the input and to higher layers are more robust to "
           "distribution shift.", None, short="BRIMs", icon="🧩"),

@@ -15,7 +15,7 @@ __all__ = ["TASKS", "run_warmup"]
 log = logging.getLogger(__name__)
 
 # (module, function) pairs; each function takes no argument and is safe to call more than once.
-TASKS: tuple[tuple[str, str], ...] = ()
+TASKS: tuple[tuple[str, str], ...] = (("neurodyn.udemd.experiment", "warm_up"),)
 
 
 def run_warmup() -> tuple[float, list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -87,6 +88,31 @@ class Watch:
                 self.foreign.append(u)
 
         page.on("request", on_request)
+        page.on("response", self._on_response)
+        self._probe_404 = 0
+
+    # Opened at a deep link (/lead?...), Streamlit's front end first probes <path>/_stcore/{health,host-config} to
+    # find the server's base path and falls back to the root on 404. Those probes and the browser's console line
+    # about each are the only errors tolerated; any other failed response or console error fails the test.
+    _PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
+
+    def _on_response(self, r) -> None:
+        if r.status >= 400:
+            if r.status == 404 and self._PROBE.search(r.url.split("?")[0]):
+                self._probe_404 += 1
+            else:
+                self.errors.append(f"HTTP {r.status} {r.url}")
+
+    @property
+    def console_errors(self) -> list[str]:
+        """Console errors, less one 'Failed to load resource: 404' line per tolerated base-path probe."""
+        out, skip = [], self._probe_404
+        for e in self.errors:
+            if skip and "status of 404" in e:
+                skip -= 1
+                continue
+            out.append(e)
+        return out
 
 
 @pytest.fixture

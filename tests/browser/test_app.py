@@ -23,7 +23,7 @@ def test_home_lists_the_ten_papers_and_links_the_ready_pages(page, server, shots
     assert page.get_by_text("Planned: the page is not built yet.").count() == len(registry.PAPERS) - len(READY)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / "home.png"), full_page=True)
-    assert page.watch.errors == []
+    assert page.watch.console_errors == []
     assert page.watch.foreign == []
 
 
@@ -35,5 +35,5 @@ def test_every_page_renders_from_the_navigation(page, server, shots, paper):
     page.get_by_role("button", name="▶ Start").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / f"{paper.key}-open.png"), full_page=True)
-    assert page.watch.errors == []
+    assert page.watch.console_errors == []
     assert page.watch.foreign == []

@@ -1,0 +1,62 @@
+"""A live run in the real browser on every page: first chart, updates, Stop, downloads, and the URL round trip."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from neurodyn.core import registry
+
+pytestmark = pytest.mark.browser
+
+READY = [p for p in registry.PAPERS if p.page]
+STEP = re.compile(r"step (\d+)")
+
+
+def _steps(page) -> int | None:
+    loc = page.locator('[data-testid="stProgress"]')
+    if not loc.count():
+        return None
+    m = STEP.search(loc.first.inner_text())
+    return int(m.group(1)) if m else None
+
+
+@pytest.mark.parametrize("paper", READY, ids=[p.key for p in READY])
+def test_live_run_stop_download_and_reload(page, server, shots, paper, tmp_path):
+    url = f"{server}/{paper.page.removesuffix('.py')}?preset=small&seed=3"
+    page.goto(url)
+    start = page.get_by_role("button", name=re.compile("^▶ Start")).first
+    start.wait_for(timeout=60_000)
+    start.click()
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=60_000)
+    first = _steps(page)
+    page.wait_for_timeout(1500)
+    done = page.get_by_text("Done:").count() > 0
+    if not done:
+        assert (_steps(page) or 0) > (first or 0), "the progress did not move while training"
+        page.get_by_role("button", name="■ Stop").first.click()
+        page.get_by_text("Stopped after").first.wait_for(timeout=5_000)  # measured: shown 1.5 s after the click
+        n = int(re.search(r"Stopped after (\d+) steps", page.get_by_text("Stopped after").first.inner_text()).group(1))
+        page.wait_for_timeout(1200)
+        again = page.get_by_text("Stopped after").first.inner_text()
+        assert f"Stopped after {n} steps" in again, "records kept growing after Stop"
+    page.screenshot(path=str(shots / f"{paper.key}.png"), full_page=True)
+
+    with page.expect_download() as dl:
+        page.get_by_role("button", name=re.compile("Metrics \\(CSV\\)")).first.click()
+    rows = list(csv.DictReader(io.StringIO(open(dl.value.path()).read())))
+    with page.expect_download() as dl:
+        page.get_by_role("button", name=re.compile("Run record \\(JSON\\)")).first.click()
+    record = json.loads(open(dl.value.path()).read())
+    assert record["config"]["seed"] == 3 and len(record["records"]) == len(rows) > 0
+    if not done:
+        assert len(rows) == n
+    assert page.watch.console_errors == [] and page.watch.foreign == []
+
+    page.reload()
+    page.get_by_role("button", name=re.compile("^▶ Start")).first.wait_for(timeout=60_000)
+    assert page.get_by_role("spinbutton", name="seed").first.input_value() == "3"

@@ -129,18 +129,17 @@ with tab_d:
         st.success(f"Accepted: {len(data.node_ids)} nodes, {len(data.signal_ids)} signals.")
         for line in data.report:
             st.markdown(f"- {line}")
-        if st.button("Embed my data", type="primary"):
-            labels = np.array(data.labels if data.labels else ["unlabelled"] * len(data.signal_ids))
-            gs = GraphSignals("upload", data.adjacency, data.signals, labels, data.node_ids, data.signal_ids)
-            with st.spinner("Diffusing, embedding and laying out…"):
-                st.session_state["udemd.mine"] = xp.analyse(gs, cfg) + (data,)
-        if "udemd.mine" in st.session_state:
-            records, exp, d = st.session_state["udemd.mine"]
-            draw_embedding(records)
-            nb = records[5].artifacts
+        labels = np.array(data.labels if data.labels else ["unlabelled"] * len(data.signal_ids))
+        gs = GraphSignals("upload", data.adjacency, data.signals, labels, data.node_ids, data.signal_ids)
+        cfg_d = xp.upload_config(cfg, gs)
+        job = ui.live("udemd", cfg_d, draw_embedding, key="mine", start_label="Embed my data",
+                      build=lambda c: xp.UdemdExperiment(c, data=gs))
+        if job is not None and job.state.value == "done" and job.experiment is not None:
+            nb = next(r.artifacts for r in job.records if "neighbors" in r.artifacts)
             c1, c2 = st.columns(2)
-            c1.download_button("Embedding (CSV)", uio.embedding_csv(d.signal_ids, exp.embedding(), d.labels),
-                               "udemd-embedding.csv", "text/csv", on_click="ignore")
-            c2.download_button("Neighbour table (CSV)", uio.neighbors_csv(d.signal_ids, nb["neighbors"],
+            c1.download_button("Embedding (CSV)", uio.embedding_csv(data.signal_ids, job.experiment.embedding(),
+                                                                    data.labels), "udemd-embedding.csv", "text/csv",
+                               on_click="ignore")
+            c2.download_button("Neighbour table (CSV)", uio.neighbors_csv(data.signal_ids, nb["neighbors"],
                                                                           nb["neighbor_distances"]),
                                "udemd-neighbours.csv", "text/csv", on_click="ignore")

@@ -8,7 +8,8 @@ list. The page's fragment reads that list a few times per second and sends a hea
   (``check_experiment`` enforces it), so ``cancel()`` takes effect within one step. Records taken so far stay.
 - **Caps.** At most ``max_running`` jobs run at once in the process (default: one per two cores); the rest wait in
   a FIFO queue whose position is visible. Each browser session has at most one queued or running job.
-- **Abandoned jobs end.** A job whose session sends no heartbeat for ``heartbeat_timeout`` seconds is cancelled.
+- **Abandoned jobs end.** A job whose session sends no heartbeat for ``heartbeat_timeout`` seconds is cancelled,
+  unless the session is still connected (a hidden tab whose timers the browser throttles keeps its run).
 - **Failures are readable.** An exception or a non-finite metric ends the job with a one-line message; the
   partial records stay.
 - **Threads.** Each worker sets ``torch.set_num_threads(torch_threads)`` (default 1: several small models on a
@@ -75,6 +76,8 @@ class Job:
     phase: str = "waiting for a free worker"
     message: str = ""
     total_steps: int | None = None
+    experiment: Any = None  # the built experiment, once the worker has built it (read-only for others)
+    alive: Callable[[], bool] | None = None  # is the browser session still connected? (see JobManager.submit)
     created_at: float = field(default_factory=time.monotonic)
     started_at: float | None = None
     finished_at: float | None = None
@@ -213,7 +216,10 @@ class JobManager:
             threading.Thread(target=self._watchdog, name="neurodyn-watchdog", daemon=True).start()
 
     # -- public API ------------------------------------------------------------------------------------------
-    def submit(self, name: str, config: Any, session_id: str, build: Callable[[Any], Experiment]) -> Job:
+    def submit(
+        self, name: str, config: Any, session_id: str, build: Callable[[Any], Experiment],
+        alive: Callable[[], bool] | None = None,
+    ) -> Job:
         """Queue a job for ``session_id`` and start its worker.
 
         Parameters
@@ -226,6 +232,10 @@ class JobManager:
             Identifies the browser session; one active job per session.
         build : callable
             ``build(config) -> Experiment``; called in the worker.
+        alive : callable, optional
+            ``alive() -> bool``: whether the session's connection is still open. A job whose heartbeats stop but
+            whose session is still connected (a hidden tab whose timers the browser throttles) keeps running; one
+            whose session is gone (tab closed) is cancelled.
 
         Returns
         -------
@@ -244,7 +254,7 @@ class JobManager:
                 raise JobLimitError(
                     f"this session already has a {prev.state.value} run ({prev.name}); stop it before starting another"
                 )
-            job = Job(name=name, config=config, session_id=session_id, build=build)
+            job = Job(name=name, config=config, session_id=session_id, build=build, alive=alive)
             self._jobs[session_id] = job
             self._queue.append(job)
         threading.Thread(target=self._work, args=(job,), name=f"neurodyn-job-{job.id}", daemon=True).start()
@@ -344,7 +354,7 @@ class JobManager:
             job.started_at = time.monotonic()
             job.state = JobState.RUNNING
             job.phase = "building the model"
-            exp = job.build(job.config)
+            exp = job.experiment = job.build(job.config)
             job.total_steps = int(getattr(exp, "total_steps", 0)) or None
             job.phase = "training"
             while not exp.done:
@@ -379,7 +389,14 @@ class JobManager:
             now = time.monotonic()
             for job in self.active_jobs():
                 if now - job.last_heartbeat > self.heartbeat_timeout:
-                    job.cancel(f"cancelled: the browser session sent no heartbeat for {self.heartbeat_timeout:.0f} s")
+                    try:
+                        connected = job.alive is not None and bool(job.alive())
+                    except Exception:  # a broken probe counts as gone
+                        connected = False
+                    if connected:
+                        job.heartbeat()  # hidden tab, throttled timers, still connected
+                    else:
+                        job.cancel(f"cancelled: the browser session sent no heartbeat for {self.heartbeat_timeout:.0f} s")
 
 
 _MANAGER: JobManager | None = None

@@ -36,7 +36,7 @@ def check_experiment(name: str, preset: str = "small", *, n_records: int = 3, ma
     Clauses: the preset's config is valid and survives dict and URL-query round trips; ``build`` leaves the global
     numpy and torch RNG states untouched; two builds with the same seed give identical first ``n_records`` records;
     every metric is a finite float and the metric keys are the same every step; artifacts are numpy arrays or JSON
-    values; one ``step()`` (after the first, which may pay one-off costs) takes under ``max_step_seconds`` on CPU;
+    values; every ``step()`` after the first (which may pay one-off costs) takes under ``max_step_seconds`` on CPU;
     ``total_steps`` is positive and ``done`` is a bool.
 
     Parameters
@@ -102,8 +102,8 @@ def check_experiment(name: str, preset: str = "small", *, n_records: int = 3, ma
             raise ContractError(f"{name}: same seed gave different metrics at step {ra.step}")
         if not _same(dict(ra.artifacts), dict(rb.artifacts)):
             raise ContractError(f"{name}: same seed gave different artifacts at step {ra.step}")
-    if step_times and min(step_times) > max_step_seconds:
+    if step_times and max(step_times) > max_step_seconds:
         raise ContractError(
-            f"{name}: one step() took {min(step_times):.3f} s on CPU; the {preset} preset must stay under "
-            f"{max_step_seconds} s per step"
+            f"{name}: a step() took {max(step_times):.3f} s on CPU; the {preset} preset must stay under "
+            f"{max_step_seconds} s per step (the first step may pay one-off costs)"
         )

@@ -1,7 +1,8 @@
 """One-off start-up costs, paid once per process (the app's background thread) or per image (``neurodyn warmup``).
 
 numba compiles UMAP's and pynndescent's kernels on first use (about 20 s on a fresh machine, then cached in
-``NUMBA_CACHE_DIR``); paying that at start-up keeps the first click on a page fast.
+``NUMBA_CACHE_DIR``), and torch imports its compiler stack on the first optimizer; paying both at start-up keeps
+the first click on a page fast.
 """
 
 from __future__ import annotations
@@ -15,7 +16,21 @@ __all__ = ["TASKS", "run_warmup"]
 log = logging.getLogger(__name__)
 
 # (module, function) pairs; each function takes no argument and is safe to call more than once.
-TASKS: tuple[tuple[str, str], ...] = (("neurodyn.udemd.experiment", "warm_up"),)
+TASKS: tuple[tuple[str, str], ...] = (
+    ("neurodyn.core.warmup", "torch_lazy_imports"),
+    ("neurodyn.udemd.experiment", "warm_up"),
+)
+
+
+def torch_lazy_imports() -> None:
+    """Import what torch imports lazily on the first optimizer (``torch._dynamo``, several seconds).
+
+    Paid here, in the process's warm-up, instead of inside the first training job, where the import would hold the
+    import lock while every session's script thread waits on it.
+    """
+    import torch
+
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
 def run_warmup() -> tuple[float, list[str]]:

@@ -447,15 +447,22 @@ def timing_vs_signals(
     return rows
 
 
+def upload_config(config: Config, data: ds.GraphSignals, *, exact_pairs: int = 30) -> Config:
+    """The config of a run over uploaded ``data``: the sidebar's settings with ``n_steps`` sized for the pipeline
+    (all stages, plus exact EMD on up to ``exact_pairs`` pairs when the graph has <= 1000 nodes; card size guard:
+    <= 500 pairs)."""
+    n_exact = min(exact_pairs, 500) if data.adjacency.shape[0] <= 1000 else 0
+    steps = len(STAGES) + math.ceil(n_exact / max(config.pairs_per_step, 1))
+    return dataclasses.replace(config, n_steps=min(max(steps, 6), 60))
+
+
 def analyse(data: ds.GraphSignals, config: Config, *, exact_pairs: int = 30) -> tuple[list[Record], UdemdExperiment]:
     """Run the whole pipeline on given graph signals (uploads): all stages, plus exact EMD on up to
     ``exact_pairs`` pairs when the graph has <= 1000 nodes (card size guard: <= 500 pairs).
 
     Returns the records and the finished experiment (its ``embedding()`` and ``distances()`` stay available).
     """
-    n_exact = min(exact_pairs, 500) if data.adjacency.shape[0] <= 1000 else 0
-    steps = len(STAGES) + math.ceil(n_exact / max(config.pairs_per_step, 1))
-    exp = UdemdExperiment(dataclasses.replace(config, n_steps=min(max(steps, 6), 60)), data=data)
+    exp = UdemdExperiment(upload_config(config, data, exact_pairs=exact_pairs), data=data)
     records = []
     while not exp.done:
         records.append(exp.step())

@@ -61,10 +61,25 @@ def current_job(key: str) -> Job | None:
     return st.session_state.get(_slot(key))
 
 
-def _start(name: str, config: Any, key: str) -> None:
-    spec = registry.get(name)
+def _connection_probe() -> Callable[[], bool] | None:
+    """``alive()`` for this browser session: True while its websocket is connected (None outside a server)."""
     try:
-        job = get_manager().submit(name, config, session_id(), spec.build)
+        from streamlit.runtime import get_instance
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx, runtime = get_script_run_ctx(), get_instance()
+    except Exception:
+        return None
+    if ctx is None or runtime is None:
+        return None
+    sid = ctx.session_id
+    return lambda: runtime.is_active_session(sid)
+
+
+def _start(name: str, config: Any, key: str, build: Callable[[Any], Any] | None) -> None:
+    try:
+        job = get_manager().submit(name, config, session_id(), build or registry.get(name).build,
+                                   alive=_connection_probe())
     except JobLimitError as exc:
         st.session_state[_slot(key) + ".error"] = str(exc)
         return
@@ -105,6 +120,7 @@ def live(
     every_s: float = 0.5,
     charts: Callable[[Sequence[Record]], dict[str, Any]] | None = None,
     start_label: str = "Start",
+    build: Callable[[Any], Any] | None = None,
 ) -> Job | None:
     """Draw the Start/Stop controls and the live view of experiment ``name`` run with ``config``.
 
@@ -124,6 +140,8 @@ def live(
         ``charts(records) -> {label: altair chart}`` offered as SVG downloads once the run has ended.
     start_label : str
         Label of the start button.
+    build : callable, optional
+        ``build(config) -> Experiment`` to use instead of the registry's (e.g. an experiment over uploaded data).
 
     Returns
     -------
@@ -138,7 +156,7 @@ def live(
 
     c1, c2, c3 = st.columns([1, 1, 4])
     c1.button(f"▶ {start_label}", key=f"{key}.start", type="primary", disabled=active or busy_elsewhere,
-              on_click=_start, args=(name, config, key), width="stretch")
+              on_click=_start, args=(name, config, key, build), width="stretch")
     c2.button("■ Stop", key=f"{key}.stop", disabled=not active, on_click=_stop, args=(job,) if job else (None,),
               width="stretch")
     if busy_elsewhere:

@@ -18,7 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-output" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+         # each context stands for a user with the app in the foreground: no background-tab timer throttling
+         "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+         "--disable-backgrounding-occluded-windows"]
+
+
+SERVER: dict = {}  # the running server's Popen, for tests that read its memory
 
 
 def _free_port() -> int:
@@ -28,7 +34,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server():
+def server(browser):
     """Start the dashboard; yield its base URL; stop it at the end."""
     port = _free_port()
     env = {**os.environ, "NEURODYN_HEARTBEAT_TIMEOUT": "6", "NEURODYN_MAX_JOBS": "1"}
@@ -39,6 +45,9 @@ def server():
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    # like ./run.sh: the numba cache on disk is filled before the server starts, and the first visit starts the
+    # in-process warm-up, which the home page reports as done
+    subprocess.run([sys.executable, "-m", "neurodyn", "warmup"], cwd=ROOT, env=env, check=True, timeout=300)
     t0 = time.monotonic()
     while time.monotonic() - t0 < 60:
         try:
@@ -49,6 +58,8 @@ def server():
     else:
         proc.terminate()
         pytest.fail("the dashboard did not become healthy within 60 s; see test-output/server.log")
+    SERVER["proc"] = proc
+    _wait_for_warmup(browser, url)
     yield url
     proc.terminate()
     try:
@@ -56,6 +67,25 @@ def server():
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+def _wait_for_warmup(browser, url: str) -> None:
+    pg = browser.new_page()
+    pg.goto(url)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 120:
+        pg.get_by_text("neurodyn lab").first.wait_for(timeout=60_000)
+        if pg.get_by_text("Start-up warm-up done.").count():
+            break
+        pg.wait_for_timeout(500)
+        pg.reload()
+    pg.close()
+
+
+@pytest.fixture
+def server_pid(server) -> int:
+    """Process id of the running dashboard server."""
+    return SERVER["proc"].pid
 
 
 @pytest.fixture(scope="session")

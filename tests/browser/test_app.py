@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from neurodyn.core import registry
@@ -20,6 +22,7 @@ def _open(page, url: str) -> None:
 def test_home_lists_the_ten_papers_and_links_the_ready_pages(page, server, shots):
     _open(page, server)
     page.get_by_text("neurodyn lab").first.wait_for()
+    page.get_by_text(re.compile(r"^Server: ")).first.wait_for(timeout=30_000)  # drawn last on the home page
     assert page.get_by_text("Planned: the page is not built yet.").count() == len(registry.PAPERS) - len(READY)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / "home.png"), full_page=True)

@@ -122,3 +122,17 @@ def test_eta_is_reported_while_running(manager, toy_config, toy_build):
     eta = job.eta_seconds
     assert eta is not None and 0 < eta < 5
     job.cancel()
+
+
+def test_connected_session_without_heartbeats_keeps_its_run_until_it_disconnects(toy_config, toy_build):
+    m = JobManager(max_running=1, heartbeat_timeout=0.3)
+    connected = threading.Event()
+    connected.set()
+    try:
+        job = m.submit("toy", toy_config(n_steps=10000, sleep=0.02), "s1", toy_build, alive=connected.is_set)
+        time.sleep(1.0)
+        assert job.state is JobState.RUNNING  # a hidden tab: no heartbeats, but still connected
+        connected.clear()  # the tab is closed
+        assert job.wait(1.5) and job.state is JobState.STOPPED and "heartbeat" in job.message
+    finally:
+        m.shutdown()

@@ -1,0 +1,61 @@
+"""Several users at once: four tabs on different pages train together under a cap of one running job."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from neurodyn.core import registry
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PAGES = ["compositional_attention", "lyapunov", "lead", "udemd"]
+
+
+def _rss_peak_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def test_four_users_share_one_worker_slot_fairly(browser, server, server_pid, shots):
+    assert {p.page.removesuffix(".py") for p in registry.PAPERS if p.page} >= set(PAGES)
+    contexts, pages = [], []
+    for name in PAGES:
+        ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+        pg = ctx.new_page()
+        pg.goto(f"{server}/{name}?preset=small")
+        pg.get_by_role("button", name=re.compile("^▶ Start")).first.wait_for(timeout=60_000)
+        contexts.append(ctx)
+        pages.append(pg)
+    for pg in pages:
+        pg.get_by_role("button", name=re.compile("^▶ Start")).first.click()
+    # the first runs; the other three wait in the FIFO queue and say where they stand
+    try:
+        pages[0].locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=60_000)
+    finally:
+        for name, pg in zip(PAGES, pages):
+            pg.screenshot(path=str(shots / f"concurrency-{name}.png"))
+    for pos, pg in enumerate(pages[1:], start=1):
+        pg.get_by_text(re.compile(f"Queued: position {pos} of")).first.wait_for(timeout=10_000)
+    # a queued user can still use the page: Stop on the last one cancels its queued run at once
+    pages[3].get_by_role("button", name="■ Stop").first.click()
+    pages[3].get_by_text("Stopped after 0 steps").first.wait_for(timeout=5_000)
+    # closing the running tab stops its heartbeats: its job is cancelled within two heartbeat periods (6 s each
+    # in this server), which lets the next user in the queue start
+    t0 = time.monotonic()
+    contexts[0].close()
+    pages[1].locator('[data-testid="stProgress"]').first.wait_for(timeout=15_000)
+    waited = time.monotonic() - t0
+    assert waited < 2 * 6 + 2, f"the closed tab's job held the slot for {waited:.1f} s"
+    pages[1].locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=60_000)
+    pages[2].get_by_text(re.compile("Queued: position 1 of")).first.wait_for(timeout=10_000)
+    peak = _rss_peak_mib(server_pid)
+    print(f"server peak resident memory: {peak:.0f} MiB; slot handed over {waited:.1f} s after the tab closed")
+    assert peak < 4096, f"server memory peaked at {peak:.0f} MiB"
+    for ctx in contexts[1:]:
+        ctx.close()

@@ -2,6 +2,7 @@
 
 import sys
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -133,13 +134,13 @@ with tab_d:
         gs = GraphSignals("upload", data.adjacency, data.signals, labels, data.node_ids, data.signal_ids)
         cfg_d = xp.upload_config(cfg, gs)
         job = ui.live("udemd", cfg_d, draw_embedding, key="mine", start_label="Embed my data",
-                      build=lambda c: xp.UdemdExperiment(c, data=gs))
-        if job is not None and job.state.value == "done" and job.experiment is not None:
-            nb = next(r.artifacts for r in job.records if "neighbors" in r.artifacts)
+                      build=partial(xp.UdemdExperiment, data=gs, emit_embedding=True))
+        done = [r.artifacts for r in (job.records if job is not None else []) if "embedding" in r.artifacts]
+        if done:
+            nb = done[-1]
             c1, c2 = st.columns(2)
-            c1.download_button("Embedding (CSV)", uio.embedding_csv(data.signal_ids, job.experiment.embedding(),
-                                                                    data.labels), "udemd-embedding.csv", "text/csv",
-                               on_click="ignore")
+            c1.download_button("Embedding (CSV)", uio.embedding_csv(data.signal_ids, nb["embedding"], data.labels),
+                               "udemd-embedding.csv", "text/csv", on_click="ignore")
             c2.download_button("Neighbour table (CSV)", uio.neighbors_csv(data.signal_ids, nb["neighbors"],
                                                                           nb["neighbor_distances"]),
                                "udemd-neighbours.csv", "text/csv", on_click="ignore")

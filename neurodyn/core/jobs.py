@@ -12,10 +12,14 @@ list. The page's fragment reads that list a few times per second and sends a hea
   unless the session is still connected (a hidden tab whose timers the browser throttles keeps its run).
 - **Failures are readable.** An exception or a non-finite metric ends the job with a one-line message; the
   partial records stay.
-- **Threads.** Each worker sets ``torch.set_num_threads(torch_threads)`` (default 1: several small models on a
-  2-core machine are much faster with one thread each than fighting over two).
+- **Processes.** By default each job runs in a pre-started worker process (:mod:`neurodyn.core.workers`), so page
+  redraws never compete with training for the interpreter lock, memory goes back to the system, and a step that
+  outlasts the Stop grace (0.8 s) is ended by killing its worker. ``mode="thread"`` runs jobs in threads of this
+  process instead (tests, or experiments whose build function cannot be pickled).
+- **Threads per job.** Each worker sets ``torch.set_num_threads(torch_threads)`` (default 1: several small models
+  on a 2-core machine are much faster with one thread each than fighting over two).
 
-Configuration by environment: ``NEURODYN_MAX_JOBS``, ``NEURODYN_TORCH_THREADS``, ``NEURODYN_HEARTBEAT_TIMEOUT``
+Configuration by environment: ``NEURODYN_WORKERS`` (``process`` or ``thread``), ``NEURODYN_MAX_JOBS``, ``NEURODYN_TORCH_THREADS``, ``NEURODYN_HEARTBEAT_TIMEOUT``
 (seconds), ``NEURODYN_MAX_JOB_SECONDS`` (wall-clock budget of one job), ``NEURODYN_DATA_DIR`` (finished runs are
 saved there as JSON run records when set).
 """
@@ -69,7 +73,7 @@ class Job:
     name: str
     config: Any
     session_id: str
-    build: Callable[[Any], Experiment]
+    build: Callable[[Any], Experiment] | None
     id: int = field(default_factory=lambda: next(_ids))
     records: list[Record] = field(default_factory=list)
     state: JobState = JobState.QUEUED
@@ -187,7 +191,11 @@ class JobManager:
         ``torch.set_num_threads`` in each worker; default from ``NEURODYN_TORCH_THREADS`` or 1.
     max_seconds : float, optional
         Wall-clock budget of one job; default from ``NEURODYN_MAX_JOB_SECONDS`` or 900.
+    mode : {"process", "thread"}, optional
+        Where jobs run; default from ``NEURODYN_WORKERS`` or ``"process"``.
     """
+
+    STOP_GRACE = 0.8  # seconds a worker process may take to finish its step after a cancel before it is killed
 
     def __init__(
         self,
@@ -196,7 +204,11 @@ class JobManager:
         heartbeat_timeout: float | None = None,
         torch_threads: int | None = None,
         max_seconds: float | None = None,
+        mode: str | None = None,
     ) -> None:
+        self.mode = mode or os.environ.get("NEURODYN_WORKERS", "process")
+        if self.mode not in ("process", "thread"):
+            raise ValueError(f"mode must be 'process' or 'thread', got {self.mode!r}")
         self.max_running = int(max_running) if max_running is not None else default_max_running()
         if self.max_running < 1:
             raise ValueError(f"max_running must be >= 1, got {max_running}")
@@ -212,12 +224,17 @@ class JobManager:
         self._running: set[Job] = set()
         self._jobs: dict[str, Job] = {}  # session id -> latest job
         self._closed = False
+        self._pool = None
+        if self.mode == "process":
+            from neurodyn.core.workers import WorkerPool
+
+            self._pool = WorkerPool(self.max_running, torch_threads=self.torch_threads)
         if self.heartbeat_timeout > 0:
             threading.Thread(target=self._watchdog, name="neurodyn-watchdog", daemon=True).start()
 
     # -- public API ------------------------------------------------------------------------------------------
     def submit(
-        self, name: str, config: Any, session_id: str, build: Callable[[Any], Experiment],
+        self, name: str, config: Any, session_id: str, build: Callable[[Any], Experiment] | None = None,
         alive: Callable[[], bool] | None = None,
     ) -> Job:
         """Queue a job for ``session_id`` and start its worker.
@@ -230,8 +247,9 @@ class JobManager:
             Passed to ``build``.
         session_id : str
             Identifies the browser session; one active job per session.
-        build : callable
-            ``build(config) -> Experiment``; called in the worker.
+        build : callable, optional
+            ``build(config) -> Experiment``, called in the worker; default the registry's build for ``name``. In
+            process mode it must be picklable (a module-level function or class, or a ``functools.partial``).
         alive : callable, optional
             ``alive() -> bool``: whether the session's connection is still open. A job whose heartbeats stop but
             whose session is still connected (a hidden tab whose timers the browser throttles) keeps running; one
@@ -308,6 +326,8 @@ class JobManager:
         deadline = time.monotonic() + timeout
         for job in jobs:
             job.wait(max(0.0, deadline - time.monotonic()))
+        if self._pool is not None:
+            self._pool.close()
 
     # -- worker ----------------------------------------------------------------------------------------------
     def _acquire(self, job: Job) -> bool:
@@ -347,14 +367,98 @@ class JobManager:
         if not self._acquire(job):
             self._finish(job, JobState.STOPPED, job.message or "cancelled before it started")
             return
+        if self._pool is not None:
+            self._work_in_process(job)
+        else:
+            self._work_in_thread(job)
+
+    def _check_record(self, job: Job, rec: Record) -> bool:
+        """Append ``rec`` or, if a metric is not finite, end the job as failed; True if the job goes on."""
+        bad = non_finite_metrics(rec)
+        if bad:
+            job.message = (f"the run diverged at step {rec.step}: {', '.join(bad)} became NaN or infinite. "
+                           "Lower the learning rate or the initial scale and start again.")
+            return False
+        job.records.append(rec)
+        return True
+
+    def _work_in_process(self, job: Job) -> None:
+        job.started_at = time.monotonic()
+        job.state = JobState.RUNNING
+        job.phase = "waiting for a worker process to finish starting"
+        worker = self._pool.checkout(lambda: job.cancelled)
+        if worker is None:
+            self._release(job)
+            self._finish(job, JobState.STOPPED if job.cancelled else JobState.FAILED,
+                         job.message if job.cancelled else "no worker process could be started")
+            return
+        job.phase = "building the model"
+        failed: str | None = None
+        cancel_at: float | None = None
+        try:
+            worker.conn.send(("run", job.id, job.name, job.config, job.build))
+            while True:
+                now = time.monotonic()
+                if job.elapsed > self.max_seconds and not job.cancelled:
+                    job.cancel(f"stopped at the time budget of {self.max_seconds:.0f} s")
+                if (job.cancelled or failed) and cancel_at is None:
+                    worker.conn.send(("cancel",))
+                    cancel_at = now
+                if cancel_at is not None and now - cancel_at > self.STOP_GRACE:
+                    self._pool.discard(worker)  # a step that outlasts the grace: end it the hard way
+                    worker = None
+                    self._finish(job, JobState.FAILED if failed else JobState.STOPPED, failed)
+                    return
+                if not worker.alive:
+                    code = worker.process.exitcode
+                    self._pool.discard(worker)
+                    worker = None
+                    self._finish(job, JobState.FAILED, failed or f"the worker process died (exit code {code}); "
+                                 "the run may have run out of memory")
+                    return
+                if not worker.conn.poll(0.05):
+                    continue
+                msg = worker.conn.recv()
+                kind = msg[0]
+                if kind == "record":
+                    if cancel_at is None and not self._check_record(job, msg[2]):
+                        failed = job.message
+                elif kind == "built":
+                    job.total_steps = msg[2] or None
+                    job.phase = "training"
+                elif kind in ("done", "stopped", "failed"):
+                    self._pool.checkin(worker)
+                    worker = None
+                    if kind == "done" and not failed:
+                        self._finish(job, JobState.DONE, f"finished {len(job.records)} steps in {job.elapsed:.1f} s")
+                    elif kind == "failed":
+                        self._finish(job, JobState.FAILED, f"the run failed: {msg[2]}")
+                    else:
+                        self._finish(job, JobState.FAILED if failed else JobState.STOPPED, failed)
+                    return
+        except (EOFError, OSError, ValueError) as exc:
+            log.error("job %s lost its worker: %s", job.id, exc)
+            if worker is not None:
+                self._pool.discard(worker)
+                worker = None
+            self._finish(job, JobState.FAILED, f"the worker process was lost: {type(exc).__name__}: {exc}")
+        finally:
+            if worker is not None:  # an unexpected error above: do not reuse a worker in an unknown state
+                self._pool.discard(worker)
+            self._release(job)
+
+    def _work_in_thread(self, job: Job) -> None:
         try:
             import torch
+
+            from neurodyn.core import registry
 
             torch.set_num_threads(max(1, self.torch_threads))
             job.started_at = time.monotonic()
             job.state = JobState.RUNNING
             job.phase = "building the model"
-            exp = job.experiment = job.build(job.config)
+            build = job.build if job.build is not None else registry.get(job.name).build
+            exp = job.experiment = build(job.config)
             job.total_steps = int(getattr(exp, "total_steps", 0)) or None
             job.phase = "training"
             while not exp.done:
@@ -364,17 +468,9 @@ class JobManager:
                 if job.elapsed > self.max_seconds:
                     self._finish(job, JobState.STOPPED, f"stopped at the time budget of {self.max_seconds:.0f} s")
                     return
-                rec = exp.step()
-                bad = non_finite_metrics(rec)
-                if bad:
-                    self._finish(
-                        job,
-                        JobState.FAILED,
-                        f"the run diverged at step {rec.step}: {', '.join(bad)} became NaN or infinite. "
-                        "Lower the learning rate or the initial scale and start again.",
-                    )
+                if not self._check_record(job, exp.step()):
+                    self._finish(job, JobState.FAILED)
                     return
-                job.records.append(rec)
             self._finish(job, JobState.DONE, f"finished {len(job.records)} steps in {job.elapsed:.1f} s")
         except Exception as exc:  # a broken run must never take the page down
             log.error("job %s (%s) failed:\n%s", job.id, job.name, traceback.format_exc())

@@ -206,10 +206,14 @@ class UdemdExperiment:
     config : Config
     data : GraphSignals, optional
         Use these graph signals instead of ``make_dataset(config)`` (uploads); ``config.dataset`` is then ignored.
+    emit_embedding : bool, default False
+        Also return the shown method's full embedding, shape (m, N * S), as the layout stage's ``embedding``
+        artifact (for the upload tab's download; off by default because it is large).
     """
 
-    def __init__(self, config: Config, data: ds.GraphSignals | None = None) -> None:
+    def __init__(self, config: Config, data: ds.GraphSignals | None = None, emit_embedding: bool = False) -> None:
         self.config = config
+        self.emit_embedding = emit_embedding
         self.total_steps = int(config.n_steps)
         self.device = resolve_device(config.device)
         self._k = 0
@@ -323,8 +327,11 @@ class UdemdExperiment:
         )
         m = len(st.emb[shown])
         idx, dist = knn_l1(st.emb[shown], min(c.knn_k, m - 1))
-        return {"umap": xy, "shown": shown, "labels": [str(x) for x in st.data.labels],
-                "neighbors": idx, "neighbor_distances": dist}
+        out = {"umap": xy, "shown": shown, "labels": [str(x) for x in st.data.labels],
+               "neighbors": idx, "neighbor_distances": dist}
+        if self.emit_embedding:
+            out["embedding"] = np.asarray(st.emb[shown])
+        return out
 
     def _stage_exact(self) -> dict:
         from neurodyn.udemd import exact

@@ -78,8 +78,7 @@ def _connection_probe() -> Callable[[], bool] | None:
 
 def _start(name: str, config: Any, key: str, build: Callable[[Any], Any] | None) -> None:
     try:
-        job = get_manager().submit(name, config, session_id(), build or registry.get(name).build,
-                                   alive=_connection_probe())
+        job = get_manager().submit(name, config, session_id(), build, alive=_connection_probe())
     except JobLimitError as exc:
         st.session_state[_slot(key) + ".error"] = str(exc)
         return

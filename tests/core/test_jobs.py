@@ -19,7 +19,7 @@ def _wait_for(cond, timeout=5.0):
 
 @pytest.fixture
 def manager():
-    m = JobManager(max_running=1, heartbeat_timeout=0, torch_threads=1)
+    m = JobManager(max_running=1, heartbeat_timeout=0, torch_threads=1, mode="thread")
     yield m
     m.shutdown()
 
@@ -54,7 +54,7 @@ def test_one_active_job_per_session(manager, toy_config, toy_build):
 
 
 def test_cap_queues_jobs_fifo_and_reports_positions(toy_config, toy_build):
-    m = JobManager(max_running=2, heartbeat_timeout=0)
+    m = JobManager(max_running=2, heartbeat_timeout=0, mode="thread")
     try:
         long = toy_config(n_steps=10000, sleep=0.05)
         jobs = [m.submit("toy", long, f"s{i}", toy_build) for i in range(4)]
@@ -72,7 +72,7 @@ def test_cap_queues_jobs_fifo_and_reports_positions(toy_config, toy_build):
 
 
 def test_job_without_heartbeat_is_cancelled(toy_config, toy_build):
-    m = JobManager(max_running=1, heartbeat_timeout=0.4)
+    m = JobManager(max_running=1, heartbeat_timeout=0.4, mode="thread")
     try:
         job = m.submit("toy", toy_config(n_steps=10000, sleep=0.02), "s1", toy_build)
         assert job.wait(2.0), "a job without heartbeats kept running"
@@ -108,7 +108,7 @@ def test_divergence_to_nan_ends_the_job_with_advice(manager, toy_config, toy_bui
 
 
 def test_time_budget_stops_a_job(toy_config, toy_build):
-    m = JobManager(max_running=1, heartbeat_timeout=0, max_seconds=0.3)
+    m = JobManager(max_running=1, heartbeat_timeout=0, max_seconds=0.3, mode="thread")
     try:
         job = m.submit("toy", toy_config(n_steps=10000, sleep=0.05), "s1", toy_build)
         assert job.wait(2) and job.state is JobState.STOPPED and "time budget" in job.message
@@ -125,7 +125,7 @@ def test_eta_is_reported_while_running(manager, toy_config, toy_build):
 
 
 def test_connected_session_without_heartbeats_keeps_its_run_until_it_disconnects(toy_config, toy_build):
-    m = JobManager(max_running=1, heartbeat_timeout=0.3)
+    m = JobManager(max_running=1, heartbeat_timeout=0.3, mode="thread")
     connected = threading.Event()
     connected.set()
     try:

@@ -72,7 +72,7 @@ def test_job_manager_keeps_finished_runs_in_the_data_dir(tmp_path, toy_config, t
     from neurodyn.core.jobs import JobManager
 
     monkeypatch.setenv("NEURODYN_DATA_DIR", str(tmp_path))
-    m = JobManager(max_running=1, heartbeat_timeout=0)
+    m = JobManager(max_running=1, heartbeat_timeout=0, mode="thread")
     job = m.submit("toy", toy_config(n_steps=5, seed=4), "s", toy_build)
     assert job.wait(5)
     files = list((tmp_path / "runs" / "toy").glob("*.json"))

@@ -18,6 +18,11 @@ tab_a, tab_b, tab_c = st.tabs(["A · Trajectories", "B · Spectral radius", "C �
 
 
 def draw_paths(records):
+    gone = [figs.METHOD_LABELS.get(k[9:], k[9:]) for k, v in records[-1].metrics.items()
+            if k.startswith("diverged_") and v]
+    if gone:
+        st.warning(f"Diverged: {', '.join(gone)} (‖w‖ passed 10⁶ and is frozen there). These settings are outside "
+                   "the method's stable region; tab B shows where ρ < 1.")
     left, right = st.columns([3, 2])
     left.altair_chart(figs.paths_chart(records), width="stretch")
     right.altair_chart(figs.norm_chart(records, against="step", height=200), width="stretch")

@@ -29,5 +29,6 @@ for paper in registry.PAPERS:
 mgr, warm = get_manager(), warmup_state()
 st.caption(
     f"Server: {mgr.n_running} run(s) training, {mgr.n_queued} queued, {mgr.max_running} worker slot(s). "
-    + ("Start-up warm-up done." if warm.done.is_set() else "Start-up warm-up (numba JIT) still running in the background.")
+    + (f"Start-up warm-up done ({warm.seconds:.0f} s)." if warm.done.is_set()
+       else "Start-up warm-up (worker processes, numba JIT) still running in the background; the first run may wait.")
 )

@@ -298,6 +298,17 @@ class JobManager:
             except ValueError:
                 return 0
 
+    def wait_workers_ready(self, timeout: float = 120.0) -> bool:
+        """Block until every worker process has started (True at once in thread mode)."""
+        if self._pool is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._pool.n_ready + self.n_running >= self.max_running:
+                return True
+            time.sleep(0.1)
+        return False
+
     @property
     def n_running(self) -> int:
         """Number of jobs running now."""

@@ -23,14 +23,17 @@ import importlib
 import logging
 import multiprocessing as mp
 import os
+import sys
 import threading
 import time
 import traceback
+import types
 from typing import Any, Callable
 
 __all__ = ["Worker", "WorkerPool"]
 
 log = logging.getLogger(__name__)
+_SPAWN_LOCK = threading.Lock()
 
 
 def _child_main(conn: Any, torch_threads: int) -> None:  # pragma: no cover - runs in the child process
@@ -90,7 +93,16 @@ class Worker:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_child_main, args=(child, torch_threads), daemon=True,
                                    name="neurodyn-worker")
-        self.process.start()
+        # Streamlit runs the app script as sys.modules["__main__"] (with __file__ = app.py), and "spawn" re-runs the
+        # parent's main file in the child: the worker would start the whole app, and its own workers. Hide it.
+        with _SPAWN_LOCK:
+            saved = sys.modules.get("__main__")
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                self.process.start()
+            finally:
+                if saved is not None:
+                    sys.modules["__main__"] = saved
         child.close()
         self.ready = threading.Event()
         self.jobs_run = 0
@@ -170,15 +182,29 @@ class WorkerPool:
 
     def _spawn_async(self) -> None:
         def spawn() -> None:
-            w = Worker(self.torch_threads)
-            if w.wait_ready(300):
-                with self._lock:
-                    if not self._closed:
-                        self._idle.append(w)
-                        return
-            w.kill()
+            for attempt in range(3):
+                try:
+                    w = Worker(self.torch_threads)
+                except (OSError, RuntimeError) as exc:  # e.g. out of processes or memory: try again shortly
+                    log.warning("starting a worker process failed (attempt %d): %s", attempt + 1, exc)
+                    time.sleep(1.0 * (attempt + 1))
+                    continue
+                if w.wait_ready(300):
+                    with self._lock:
+                        if not self._closed:
+                            self._idle.append(w)
+                            return
+                w.kill()
+                return
+            log.error("no worker process could be started")
 
         threading.Thread(target=spawn, name="neurodyn-worker-spawn", daemon=True).start()
+
+    @property
+    def n_ready(self) -> int:
+        """Workers started and waiting for a job."""
+        with self._lock:
+            return sum(w.alive for w in self._idle)
 
     def checkout(self, cancelled: Callable[[], bool], timeout: float = 300.0) -> Worker | None:
         """Take a ready worker, waiting for one to finish starting; None if cancelled or timed out."""

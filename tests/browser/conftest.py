@@ -145,12 +145,23 @@ class Watch:
         return out
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
 @pytest.fixture
-def page(browser, server):
+def page(browser, server, request):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     pg = ctx.new_page()
     pg.watch = Watch(pg, server)
     yield pg
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:  # keep what the page showed when the test failed
+        (OUT.parent / "failures").mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(OUT.parent / "failures" / f"{request.node.name}.png"), full_page=True)
     ctx.close()
 
 

@@ -74,8 +74,8 @@ def _wait_for_warmup(browser, url: str) -> None:
     pg.goto(url)
     t0 = time.monotonic()
     while time.monotonic() - t0 < 120:
-        pg.get_by_text("neurodyn lab").first.wait_for(timeout=60_000)
-        if pg.get_by_text("Start-up warm-up done.").count():
+        pg.get_by_text("Server:").first.wait_for(timeout=60_000)  # the caption drawn last
+        if pg.get_by_text("Start-up warm-up done").count():
             break
         pg.wait_for_timeout(500)
         pg.reload()

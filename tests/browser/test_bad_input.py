@@ -43,6 +43,13 @@ def test_malformed_signals_csv_then_a_good_one(page, server, tmp_path):
     _still_works(page)
     _upload(page, 1, SIGNALS)
     page.get_by_text(re.compile(r"^Accepted: \d+ nodes, \d+ signals")).first.wait_for(timeout=30_000)
+    # the accepted pair embeds in a worker and offers the embedding and the neighbour table
+    page.get_by_role("button", name=re.compile("Embed my data")).click()
+    page.get_by_role("button", name=re.compile(r"Embedding \(CSV\)")).wait_for(timeout=90_000)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name=re.compile(r"Embedding \(CSV\)")).click()
+    head = open(dl.value.path()).readline()
+    assert head.startswith("id,")
     assert page.watch.console_errors == [] and page.watch.foreign == []
 
 
@@ -92,5 +99,24 @@ def test_a_diverging_run_shows_a_message_not_a_stack_trace(page, server):
     page.get_by_role("button", name=re.compile("^▶ Start")).first.click()
     page.get_by_text(re.compile(r"^Diverged: .*GDA")).first.wait_for(timeout=60_000)
     page.get_by_text("Done:").first.wait_for(timeout=60_000)
+    _still_works(page)
+    assert page.watch.console_errors == [] and page.watch.foreign == []
+
+
+def test_a_good_h5ad_embeds_its_genes(page, server, tmp_path):
+    import anndata
+
+    _your_data_tab(page, server)
+    page.get_by_text("AnnData .h5ad").click()
+    page.get_by_text("AnnData (cells × genes)").wait_for(timeout=30_000)
+    rng = np.random.default_rng(1)
+    x = rng.poisson(1.0, size=(60, 25)).astype(np.float32)
+    x[:30, :12] += 3.0  # two cell groups with their own marker genes
+    path = tmp_path / "cells.h5ad"
+    anndata.AnnData(X=np.log1p(x)).write_h5ad(path)
+    _upload(page, 0, path)
+    page.get_by_text(re.compile(r"^Accepted: 60 nodes, 25 signals")).first.wait_for(timeout=30_000)
+    page.get_by_role("button", name=re.compile("Embed my data")).click()
+    page.get_by_role("button", name=re.compile(r"Neighbour table \(CSV\)")).wait_for(timeout=90_000)
     _still_works(page)
     assert page.watch.console_errors == [] and page.watch.foreign == []

@@ -355,7 +355,7 @@ class CompositionalAttention(nn.Module):
         """
         _check_input(x, self.d_model)
         B, N, _ = x.shape
-        S, R, dk, dv, dr = self.n_searches, self.n_retrievals, self.d_search, self.d_value, self.d_retrieval
+        S, R, dv, dr = self.n_searches, self.n_retrievals, self.d_value, self.d_retrieval
         attn_mask = _check_mask(attn_mask, N)
         p = self.dropout if self.training else 0.0
 
@@ -456,7 +456,7 @@ class MultiHeadAttention(nn.Module):
         """Apply multi-head attention; same arguments and mask convention as the compositional module."""
         _check_input(x, self.d_model)
         B, N, _ = x.shape
-        H, dk, dv = self.n_heads, self.d_search, self.d_value
+        H, dv = self.n_heads, self.d_value
         attn_mask = _check_mask(attn_mask, N)
         q, k, v = CompositionalAttention._project(x, (self.q_proj, self.k_proj, self.v_proj))
         q, k, v = (CompositionalAttention._heads(t, H) for t in (q, k, v))  # (B, H, N, d)

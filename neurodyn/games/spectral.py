@@ -27,7 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from neurodyn.games.games import QuadraticGame, adversarial_gammas, quadratic_game
+from neurodyn.games.games import QuadraticGame, adversarial_gammas
 
 __all__ = ["METHODS", "GRAD_COST", "spectral_radius", "update_matrix", "best_rho_vs_adversarialness"]
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import io
 import json
 
-import altair as alt
 import pandas as pd
 
 from neurodyn.core.loop import Record

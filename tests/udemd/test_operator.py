@@ -10,7 +10,6 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from neurodyn.udemd import UnbalancedDiffusionEMD, knn_affinity, knn_l1, udemd_distances
-from neurodyn.udemd import operator as ops
 from neurodyn.udemd.datasets import geometric_bumps, geometric_graph
 
 torch.set_num_threads(1)

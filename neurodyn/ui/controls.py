@@ -121,12 +121,12 @@ def controls(name: str, *, prefix: str = "", container: Any = None, exclude: tup
     ns = f"nd.{prefix or name}."
     specs = [s for s in fields_of(spec.config_cls) if s.name not in exclude]
     presets = list(spec.presets)
+    default = "small" if "small" in spec.presets else presets[0]
     if ns + "preset" not in st.session_state:  # first draw in this session, or back from another page
         params = st.query_params.to_dict()
         saved = st.session_state.get(ns + "saved")
         url_keys = {prefix + "preset"} | {prefix + s.name for s in specs}
         if url_keys & set(params):
-            default = "small" if "small" in spec.presets else presets[0]
             preset = params.get(prefix + "preset", default)
             if preset not in spec.presets:
                 box.warning(f"Unknown preset {preset!r} in the link; using {default!r}.")
@@ -137,8 +137,7 @@ def controls(name: str, *, prefix: str = "", container: Any = None, exclude: tup
         elif saved is not None:
             preset, cfg = saved
         else:
-            preset = "small" if "small" in spec.presets else presets[0]
-            cfg = spec.presets[preset]
+            preset, cfg = default, spec.presets[default]
         st.session_state[ns + "preset"] = preset
         _put(ns, cfg, specs)
     box.selectbox(
@@ -148,18 +147,13 @@ def controls(name: str, *, prefix: str = "", container: Any = None, exclude: tup
     )
     preset = st.session_state[ns + "preset"]
     values = {}
-    main = [s for s in specs if s.name not in _RUN_FIELDS]
-    run = [s for s in specs if s.name in _RUN_FIELDS]
-    for s in main:
+    ordered = [s for s in specs if s.name not in _RUN_FIELDS] + [s for s in specs if s.name in _RUN_FIELDS]
+    for i, s in enumerate(ordered):
+        if s.name in _RUN_FIELDS and (i == 0 or ordered[i - 1].name not in _RUN_FIELDS):
+            box.caption("Run")
         if ns + s.name not in st.session_state:
             _put(ns, spec.presets[preset], [s])
         values[s.name] = _widget(box, s, ns + s.name)
-    if run:
-        box.caption("Run")
-        for s in run:
-            if ns + s.name not in st.session_state:
-                _put(ns, spec.presets[preset], [s])
-            values[s.name] = _widget(box, s, ns + s.name)
     base = spec.presets[preset]
     try:
         cfg = apply_overrides(base, values)

@@ -156,7 +156,7 @@ def live(
     c1, c2, c3 = st.columns([1, 1, 4])
     c1.button(f"▶ {start_label}", key=f"{key}.start", type="primary", disabled=active or busy_elsewhere,
               on_click=_start, args=(name, config, key, build), width="stretch")
-    c2.button("■ Stop", key=f"{key}.stop", disabled=not active, on_click=_stop, args=(job,) if job else (None,),
+    c2.button("■ Stop", key=f"{key}.stop", disabled=not active, on_click=_stop, args=(job,),
               width="stretch")
     if busy_elsewhere:
         c3.warning(f"Your run of **{other.name}** is still going; one run per session. Stop it to start this one.")

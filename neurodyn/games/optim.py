@@ -54,6 +54,19 @@ def _grad(outputs: Tensor, inputs: Sequence[Tensor], *, create_graph: bool = Fal
     return [torch.zeros_like(p) if g is None else g for p, g in zip(inputs, grads)]
 
 
+def _vjp(outputs: Sequence[Tensor], vectors: Sequence[Tensor], inputs: Sequence[Tensor]) -> list[Tensor]:
+    """``grad_inputs <outputs, stopgrad(vectors)>`` as one vector-Jacobian product (no dot-product node).
+
+    Outputs that carry no graph contribute nothing; inputs they do not reach get zeros.
+    """
+    pairs = [(o, v) for o, v in zip(outputs, vectors) if o.requires_grad]
+    if not pairs:
+        return [torch.zeros_like(p) for p in inputs]
+    grads = torch.autograd.grad([o for o, _ in pairs], list(inputs), grad_outputs=[v for _, v in pairs],
+                                retain_graph=True, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(inputs, grads)]
+
+
 def _dot(a: Sequence[Tensor], b: Sequence[Tensor]) -> Tensor:
     """Sum of elementwise products over lists of tensors (a scalar)."""
     if len(a) == 1:
@@ -87,8 +100,8 @@ def mixed_hvp(
     with torch.enable_grad():
         g = _grad(f, list(x) + list(y), create_graph=True)
         gx, gy = g[: len(x)], g[len(x) :]
-        hxy_dy = _grad(_dot(gy, [d.detach() for d in dy]), x)
-        hyx_dx = _grad(_dot(gx, [d.detach() for d in dx]), y)
+        hxy_dy = _vjp(gy, [d.detach() for d in dy], x)
+        hyx_dx = _vjp(gx, [d.detach() for d in dx], y)
     return hxy_dy, hyx_dx
 
 
@@ -181,8 +194,7 @@ class GameOptimizer(torch.optim.Optimizer):
     def _cross(self, v_other: Sequence[Tensor], d_other: Sequence[Tensor], role: str) -> list[Tensor]:
         """``grad_role <v_other, stopgrad(d_other)>``: the other player's Jacobian block times its displacement."""
         with torch.enable_grad():
-            s = _dot(v_other, [d.detach() for d in d_other])
-            out = _grad(s, self._params(role))
+            out = _vjp(v_other, [d.detach() for d in d_other], self._params(role))
         self.grad_evals += 0.5
         return out
 

@@ -85,6 +85,49 @@ def test_analytic_jacobian_matches_autograd_of_torch_module(kind, lstm_state, tr
         assert torch.max(torch.abs(ours[b] - J)).item() <= 1e-12  # card C1: observed ~1e-16
 
 
+@pytest.mark.parametrize("kind,lstm_state", [("rnn", "hc"), ("gru", "hc"), ("lstm", "hc"), ("lstm", "h")])
+def test_dense_jacobian_matches_autograd_of_torch_module(kind, lstm_state):
+    H, I, B = 7, 5, 3
+    cell = make_cell(kind, I, H, 0.6, seed=4)
+    D_state = 2 * H if kind == "lstm" else H
+    x, s = randn(B, I, seed=5), randn(B, D_state, seed=6) * 0.6
+    tc = _TorchCell(cell, lstm_state, F64, torch.device("cpu"))
+    s_new, J = tc.jacobian(tc.project_inputs(x.unsqueeze(1))[:, 0], s)
+    step = module_step(cell)
+    for b in range(B):
+        ref = torch.func.jacrev(lambda st: step(x[b], st))(s[b])
+        if kind == "lstm" and lstm_state == "h":
+            ref = ref[:H, :H]
+        assert torch.max(torch.abs(J[b] - ref)).item() <= 1e-12
+        assert torch.allclose(s_new[b], step(x[b], s[b]), atol=1e-14, rtol=0)
+
+
+@pytest.mark.parametrize("kind,lstm_state", [("rnn", "hc"), ("gru", "hc"), ("lstm", "hc"), ("lstm", "h")])
+@pytest.mark.parametrize("transpose,k,t_ons,warmup", [(False, None, 1, 0), (True, None, 1, 3), (False, 4, 3, 2)])
+def test_implicit_householder_route_equals_explicit_qr_route(kind, lstm_state, transpose, k, t_ons, warmup,
+                                                             monkeypatch):
+    """Q kept as reflectors and applied by ormqr gives the exponents of the explicit-Q route (rounding only)."""
+    cell = make_cell(kind, 4, 6, 0.9, seed=7)
+    x = randn(3, warmup + 40, 4, seed=8)
+    kw = dict(lstm_state=lstm_state, transpose_jacobian=transpose, k=k, t_ons=t_ons, warmup=warmup,
+              return_curves=True)
+    monkeypatch.setattr(spectrum, "_implicit_q", lambda *a: True)
+    implicit = lyapunov_spectrum(cell, x, **kw)
+    monkeypatch.setattr(spectrum, "_implicit_q", lambda *a: False)
+    explicit = lyapunov_spectrum(cell, x, **kw)
+    assert torch.max(torch.abs(implicit.exponents - explicit.exponents)).item() <= 1e-10
+    assert torch.max(torch.abs(implicit.curves - explicit.curves)).item() <= 1e-10
+
+
+def test_implicit_route_only_where_it_saves_work():
+    tc = _TorchCell(make_cell("gru", 2, 8, 0.5, seed=0), "hc", F64, torch.device("cpu"))
+    assert spectrum._implicit_q(tc, 8, 8, torch.device("cpu"))
+    assert spectrum._implicit_q(tc, 8, 6, torch.device("cpu"))
+    assert not spectrum._implicit_q(tc, 8, 5, torch.device("cpu"))
+    assert not spectrum._implicit_q(tc, 8, 8, torch.device("meta"))
+    assert not spectrum._implicit_q(object(), 8, 8, torch.device("cpu"))  # callables: explicit JVP route
+
+
 def test_gru_with_biases_and_without_biases_both_supported():
     x = randn(2, 30, 3, seed=0)
     for bias in (True, False):

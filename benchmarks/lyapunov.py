@@ -65,7 +65,8 @@ def baseline_spectrum(cell: nn.Module, x: torch.Tensor, *, k: int, lstm_state: s
     single = lambda xt, st: step(xt.unsqueeze(0), st.unsqueeze(0))[0]  # noqa: E731
     for t in range(T):
         if vectorised:
-            J = torch.func.vmap(torch.func.jacrev(single, argnums=1))(x[:, t], s)  # (B, D_state, D_state)
+            with torch.backends.cudnn.flags(enabled=False):  # cuDNN's RNN kernels cannot run under vmap
+                J = torch.func.vmap(torch.func.jacrev(single, argnums=1))(x[:, t], s)  # (B, D_state, D_state)
             with torch.no_grad():
                 s = step(x[:, t], s)
         else:

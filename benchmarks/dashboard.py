@@ -2,9 +2,12 @@
 
 For the server: cold start to a healthy ``/_stcore/health``, then the start-up warm-up that the first visit starts
 (worker processes and numba, reported on the home page). For every ready page: time from opening the page to
-its Start button, from Start to the first chart, the redraw rate during training (distinct progress texts per
-second), and the wall time of the ``small`` preset from Start to "Done". Baseline in the same run: Streamlit's own
-cold start on a one-line script, so the ratio shows what neurodyn's imports add.
+its Start button, from Start to the first chart, their sum (page open to first chart for a user who presses Start at
+once), the redraw rate during training (distinct progress texts per second), and the wall time of the ``small``
+preset from Start to "Done". Also the time from clicking the page's link in the sidebar of an open app to its Start
+button, the way pages are opened once the dashboard is loaded. Baselines in the same run: Streamlit's own cold start on a one-line script, so the
+ratio shows what neurodyn's imports add, and the time to open that one-line app in a fresh tab (the floor that
+Streamlit's page load sets for every "page open" number).
 
     .venv/bin/python benchmarks/dashboard.py [--pages lead,udemd] [--json out.json]
 
@@ -58,6 +61,40 @@ def start_server(script: Path) -> tuple[subprocess.Popen, str, float]:
     raise RuntimeError(f"{script} did not become healthy in 120 s")
 
 
+def measure_bare_open(browser, url: str, repeats: int = 3) -> float:
+    """Fastest time from opening a one-line Streamlit app in a fresh tab to its text (the page-open floor)."""
+    best = float("inf")
+    for _ in range(repeats):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        t0 = time.perf_counter()
+        page.goto(url)
+        page.get_by_text("bare page ok").first.wait_for(timeout=60_000)
+        best = min(best, time.perf_counter() - t0)
+        ctx.close()
+    return best
+
+
+def measure_navigation(browser, url: str, paper) -> float:
+    """Seconds from clicking the page's link in the sidebar of an open app to the page's Start button.
+
+    This is how a page is opened inside a running dashboard: Streamlit's JavaScript is already loaded, so the
+    number is the page's own cost (server script run plus rendering).
+    """
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(url)
+    page.get_by_text("Server:").first.wait_for(timeout=60_000)
+    slug = paper.page.removesuffix(".py")
+    link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').first
+    t0 = time.perf_counter()
+    link.click()
+    page.get_by_role("button", name="▶ Start").first.wait_for(timeout=60_000)
+    seconds = time.perf_counter() - t0
+    ctx.close()
+    return seconds
+
+
 def measure_page(browser, url: str, paper, timeout_s: float = 120.0) -> dict:
     """Open one page, start the small preset and time the first chart, redraws and completion."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -87,10 +124,14 @@ def measure_page(browser, url: str, paper, timeout_s: float = 120.0) -> dict:
     page.get_by_text("Done:").first.wait_for(timeout=timeout_s * 1000)
     t_done = time.perf_counter()
     ctx.close()
+    nav_s = measure_navigation(browser, url, paper)
     return {
         "page": paper.key,
+        "sidebar_click_to_start_button_s": round(nav_s, 2),
+        "sidebar_click_to_first_chart_s": round(nav_s + t_chart - t_click, 2),
         "open_to_start_button_s": round(t_ready - t_open, 2),
         "start_to_first_chart_s": round(t_chart - t_click, 2),
+        "open_to_first_chart_s": round(t_ready - t_open + t_chart - t_click, 2),
         "redraws_per_s": round(changes / window, 2) if window > 0 else None,
         "small_preset_wall_s": round(t_done - t_click, 1),
     }
@@ -107,17 +148,21 @@ def main() -> int:
     args = parser.parse_args()
     ready = [p for p in registry.PAPERS if p.page and (not args.pages or p.key in args.pages.split(","))]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        bare = Path(tmp) / "bare.py"
-        bare.write_text("import streamlit as st\nst.write('ok')\n")
-        proc, _, bare_s = start_server(bare)
-        proc.terminate()
-        proc.wait(10)
-    proc, url, cold_s = start_server(ROOT / "app.py")
     rows, warm_s = [], float("nan")
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=FLAGS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=FLAGS)
+        with tempfile.TemporaryDirectory() as tmp:
+            # baseline in the same run: a one-line Streamlit app's cold start, and its page open in a fresh tab
+            bare = Path(tmp) / "bare.py"
+            bare.write_text("import streamlit as st\nst.write('bare page ok')\n")
+            proc, bare_url, bare_s = start_server(bare)
+            try:
+                bare_open = measure_bare_open(browser, bare_url)
+            finally:
+                proc.terminate()
+                proc.wait(10)
+        proc, url, cold_s = start_server(ROOT / "app.py")
+        try:
             # the first visit starts the warm-up (worker processes, numba); the home page says when it is done
             t0 = time.perf_counter()
             home = browser.new_page()
@@ -133,15 +178,16 @@ def main() -> int:
             for paper in ready:
                 rows.append(measure_page(browser, url, paper))
                 print(json.dumps(rows[-1]), flush=True)
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        browser.close()
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "cold_start_s": round(cold_s, 2),
         "bare_streamlit_cold_start_s": round(bare_s, 2),
         "cold_start_ratio_vs_bare_streamlit": round(cold_s / bare_s, 2),
+        "bare_streamlit_open_to_text_s": round(bare_open, 2),
         "first_visit_to_warm_s": round(warm_s, 1),
         "pages": rows,
     }

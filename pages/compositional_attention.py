@@ -42,27 +42,34 @@ def draw(records):
     run = job.config if job is not None else cfg  # figures follow the settings the run was started with
     t_maps, t_mha, t_loss = st.tabs(["Value scores and search maps", "MHA heads", "Loss and specialisation"])
     latest = figs.latest_artifacts(records)
+    job_id = job.id if job is not None else None
     if latest is not None:
         step, art = latest
+        snap = (job_id, step)  # the snapshot figures change only when a new snapshot arrives
         with t_maps:
             st.caption(f"Snapshot at optimizer step {step}, sample 0 of the held-out batch.")
-            st.altair_chart(figs.value_score_chart(art["value_scores"], run.n_searches, run.n_retrievals,
-                                                   run.n_search_gt, run.n_retrieval_gt), width="content")
+            ui.chart(lambda: figs.value_score_chart(art["value_scores"], run.n_searches, run.n_retrievals,
+                                                    run.n_search_gt, run.n_retrieval_gt),
+                     key="attention.values", version=snap, width="content")
             st.caption("How to read this: each column is a token. In a specialised run the bright cell of "
                        "'Search i' jumps between values exactly when the GT task row below it switches.")
-            st.altair_chart(figs.confusion_chart(art["confusion"]), width="content")
+            ui.chart(lambda: figs.confusion_chart(art["confusion"]), key="attention.confusion", version=snap,
+                     width="content")
             st.caption("Counts over the held-out batch: a specialised search puts each GT task on its own value.")
-            st.altair_chart(figs.search_maps_chart(art["search_maps"], art["neighbours"]), width="content")
+            ui.chart(lambda: figs.search_maps_chart(art["search_maps"], art["neighbours"]),
+                     key="attention.search", version=snap, width="content")
             st.caption("Search maps A_i: row n is where token n reads from; boxes mark the true neighbours j_{n,g}.")
         with t_mha:
-            st.altair_chart(figs.mha_maps_chart(art["mha_search_maps"], art["neighbours"]), width="content")
+            ui.chart(lambda: figs.mha_maps_chart(art["mha_search_maps"], art["neighbours"]),
+                     key="attention.mha", version=snap, width="content")
             st.caption("MHA has no value scores: head h always retrieves with value matrix h.")
     with t_loss:
-        st.altair_chart(figs.loss_chart(records, zero_line(run, records)), width="stretch")
+        n = (job_id, len(records))
+        ui.chart(lambda: figs.loss_chart(records, zero_line(run, records)), key="attention.loss", version=n)
         st.caption("Dashed grey: the L1 of always predicting 0. Expectation from the card's prototypes (not the "
                    "paper's numbers; D = 32, 1,000 steps): Comp ≈ 0.24–0.28, MHA(2) 0.33–0.59; crisp selection in "
                    "about half of the seeds.")
-        st.altair_chart(figs.specialisation_chart(records), width="stretch")
+        ui.chart(lambda: figs.specialisation_chart(records), key="attention.specialisation", version=n)
 
 
 ui.live("attention", cfg, draw)

@@ -52,3 +52,24 @@ class ToyExperiment:
         rec = Record(self.k, {"loss": loss}, {"w": self.w.numpy().copy()} if self.k % 5 == 0 else {})
         self.k += 1
         return rec
+
+
+class ThreadReport:
+    """One step reporting the thread counts its process runs with (to check the worker's pinning)."""
+
+    total_steps = 1
+
+    def __init__(self, config: ToyConfig) -> None:
+        self.config = config
+        self.k = 0
+
+    @property
+    def done(self) -> bool:
+        return self.k >= 1
+
+    def step(self) -> Record:
+        import numba
+
+        self.k += 1
+        return Record(0, {"torch_threads": float(torch.get_num_threads()),
+                          "numba_threads": float(numba.config.NUMBA_NUM_THREADS)})

@@ -37,7 +37,7 @@ _SPAWN_LOCK = threading.Lock()
 
 
 def _child_main(conn: Any, torch_threads: int) -> None:  # pragma: no cover - runs in the child process
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(torch_threads)
     import torch
 
@@ -51,6 +51,9 @@ def _child_main(conn: Any, torch_threads: int) -> None:  # pragma: no cover - ru
         except Exception:  # a broken module fails its own jobs, not the worker
             log.warning("worker could not import %s:\n%s", module, traceback.format_exc())
     run_warmup()
+    # numba's OpenMP threading layer (UMAP, in the warm-up) sets OpenMP's global thread count, which torch's
+    # intra-op pool reads: without this the worker trains on every core and starves the server and other jobs
+    torch.set_num_threads(torch_threads)
     conn.send(("ready", os.getpid()))
     while True:
         try:

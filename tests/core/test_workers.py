@@ -10,7 +10,7 @@ import pytest
 from neurodyn.core import registry
 from neurodyn.core.jobs import JobManager, JobState
 from neurodyn.core.loop import run
-from toy_experiment import ToyConfig, ToyExperiment
+from toy_experiment import ThreadReport, ToyConfig, ToyExperiment
 
 pytestmark = pytest.mark.slow  # starting a worker imports torch, every experiment and UMAP (~10 s)
 
@@ -33,6 +33,13 @@ def test_registered_experiment_gives_the_same_records_in_a_worker_process(manage
         assert a.artifacts.keys() == b.artifacts.keys()
         for k in a.artifacts:
             assert np.array_equal(np.asarray(a.artifacts[k]), np.asarray(b.artifacts[k]))
+
+
+def test_worker_keeps_its_thread_budget_after_the_warm_up(manager):
+    """The warm-up (numba's OpenMP layer for UMAP) must not widen torch's pool: one job, one core by default."""
+    job = manager.submit("toy", ToyConfig(), "s-threads", ThreadReport)
+    assert job.wait(120) and job.state is JobState.DONE, job.message
+    assert job.records[0].metrics == {"torch_threads": 1.0, "numba_threads": 1.0}
 
 
 def test_a_step_longer_than_the_grace_is_stopped_by_killing_its_worker(manager):

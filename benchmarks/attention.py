@@ -10,6 +10,7 @@ bound, which already exceeds 1.5x from H = 4 on. Run: ``python benchmarks/attent
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,25 +23,19 @@ from neurodyn.attention import CompositionalAttention  # noqa: E402
 SHAPES = ((32, 128, 256), (8, 512, 256))  # (B, N, D)
 
 
-def _time(fn, repeats: int, sync) -> float:
-    fn()  # warm-up
-    sync()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def bench(B: int, N: int, D: int, H: int, device: torch.device, repeats: int) -> tuple[float, float]:
-    """Best-of-``repeats`` forward+backward seconds of (compositional, torch MHA)."""
+    """Median forward+backward seconds of (compositional, torch MHA), measured in interleaved rounds.
+
+    On CPU the clock is the calling thread's CPU time (``time.thread_time``; torch runs on that one thread), so
+    other processes on a shared machine do not inflate either side; on CUDA it is wall time after synchronising.
+    """
     comp = CompositionalAttention(D, H, H).to(device)
     mha = torch.nn.MultiheadAttention(D, H, bias=False, batch_first=True).to(device)
     g = torch.Generator(device=device).manual_seed(0)
     x = torch.randn(B, N, D, generator=g, device=device, requires_grad=True)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    cuda = device.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    clock = time.perf_counter if cuda else time.thread_time
 
     def run_comp() -> None:
         comp(x).sum().backward()
@@ -48,7 +43,17 @@ def bench(B: int, N: int, D: int, H: int, device: torch.device, repeats: int) ->
     def run_mha() -> None:
         mha(x, x, x, need_weights=False)[0].sum().backward()
 
-    return _time(run_comp, repeats, sync), _time(run_mha, repeats, sync)
+    times: dict[str, list[float]] = {"comp": [], "mha": []}
+    for fn in (run_comp, run_mha):  # warm-up
+        fn()
+    for _ in range(repeats):
+        for name, fn in (("comp", run_comp), ("mha", run_mha)):
+            sync()
+            t0 = clock()
+            fn()
+            sync()
+            times[name].append(clock() - t0)
+    return statistics.median(times["comp"]), statistics.median(times["mha"])
 
 
 def flop_ratio(B: int, N: int, D: int, H: int) -> float:
@@ -66,14 +71,15 @@ def flop_ratio(B: int, N: int, D: int, H: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heads", type=int, nargs="+", default=[2, 4, 8])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15, help="interleaved rounds; the median is reported")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 on the shared box)")
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], choices=("cpu", "cuda"),
                         help="devices to time (cuda only where available)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     devices = [torch.device(d) for d in args.devices if d == "cpu" or torch.cuda.is_available()]
-    print(f"torch {torch.__version__}, {args.threads} CPU thread(s); forward+backward, best of {args.repeats}")
+    print(f"torch {torch.__version__}, {args.threads} CPU thread(s); forward+backward, median of {args.repeats} "
+          f"interleaved rounds (CPU: thread CPU time)")
     print(f"{'device':6} {'B':>3} {'N':>4} {'D':>4} {'H':>2} {'comp ms':>9} {'mha ms':>9} {'ratio':>6} "
           f"{'flop ratio':>10}  goal <= 1.5x")
     for device in devices:

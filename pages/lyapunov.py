@@ -22,14 +22,19 @@ def _unit(key: str, default: str) -> str:
 
 def draw(records):
     unit = _unit("lyapunov", cfg.units)
-    st.altair_chart(figs.spectrum_chart(records, unit=unit), width="stretch")
+    job = ui.current_job("lyapunov")
+    # spectrum figures change only when a new spectrum arrives: build them once per spectrum, not per redraw
+    n_spectra = sum(1 for r in records if "spectrum" in r.artifacts)
+    snap = (job.id if job is not None else None, n_spectra, unit)
+    ui.chart(lambda: figs.spectrum_chart(records, unit=unit), key="lyapunov.spectra", version=snap)
     st.caption("How to read this: every curve is the Lyapunov spectrum of the network at one training step, the "
                "batch mean over a fixed bank of held-out windows, sorted from the largest exponent λ₁ (left). "
                "λ < 0 means perturbations along that direction shrink by e^λ per character. At a small initial "
                "scale every exponent is clearly negative; during training the leading exponents rise towards 0 "
                "while the tail falls, so the spectrum spreads.")
     left, right = st.columns(2)
-    left.altair_chart(figs.lambda_max_chart(records, unit=unit), width="stretch")
+    with left:
+        ui.chart(lambda: figs.lambda_max_chart(records, unit=unit), key="lyapunov.lambda_max", version=snap)
     right.altair_chart(figs.loss_chart(records), width="stretch")
     m = records[-1].metrics
     if m["le_checkpoint"] >= 0:
@@ -37,7 +42,7 @@ def draw(records):
                     f"mean λ = {m['lambda_mean']:.3f} {unit}/step, {int(m['n_positive'])} positive, Kaplan–Yorke "
                     f"dimension {m['kaplan_yorke_dim']:.2f}, KS-entropy bound {m['ks_entropy']:.3f} {unit}/step; "
                     f"computed in {m['le_seconds']:.2f} s, spread over the training steps that followed it.")
-    st.altair_chart(figs.convergence_chart(records, unit=unit), width="stretch")
+    ui.chart(lambda: figs.convergence_chart(records, unit=unit), key="lyapunov.convergence", version=snap)
     st.caption("How to read this: the running estimates (1/t) Σ log|R_ii| of the top five exponents of the latest "
                "spectrum. Flat curves mean the measuring length T is long enough; finite-T values still depend on "
                "the starting basis and on the driving text.")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from neurodyn.ui.live import LIVE_CHART_CSS  # noqa: E402  (a run's charts, not a page's pre-run preview)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
@@ -116,7 +117,7 @@ def measure_page(browser, url: str, paper, timeout_s: float = 120.0, tab: str | 
     t_ready = time.perf_counter()
     start.click()
     t_click = time.perf_counter()
-    page.locator('[data-testid="stVegaLiteChart"]:visible').first.wait_for(timeout=90_000)
+    page.locator(LIVE_CHART_CSS + ":visible").first.wait_for(timeout=90_000)  # a run's chart, not a preview
     t_chart = time.perf_counter()
     # redraw rate while training: changes of the progress text ("step n/N · elapsed") over up to 5 s, timed from
     # the first change seen to the last one before "Done" (a run shorter than the window still gives a rate)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from neurodyn import ui
-from neurodyn.attention.experiment import parameter_table, specialisation_status, zero_line
+from neurodyn.attention.experiment import parameter_table, specialisation_status, task_preview, zero_line
 from neurodyn.viz import attention as figs
 
 ui.header(
@@ -72,4 +72,18 @@ def draw(records):
         ui.chart(lambda: figs.specialisation_chart(records), key="attention.specialisation", version=n)
 
 
-ui.live("attention", cfg, draw)
+@st.cache_data
+def _preview(config):
+    return task_preview(config)
+
+
+def preview():
+    p = _preview(cfg)
+    st.altair_chart(figs.task_chart(p["ground_truth"], cfg.n_search_gt, cfg.n_retrieval_gt), width="content")
+    st.caption(f"What the maps will be compared with: for each of the {cfg.n_search_gt} ground-truth searches, "
+               f"the task (value) each of the {cfg.n_tokens} tokens needs, in the fixed held-out sample that the "
+               "run's value-score map shows. A specialised run puts one bright model row on each of these "
+               "patterns. Press Start to train.")
+
+
+ui.live("attention", cfg, draw, preview=preview)

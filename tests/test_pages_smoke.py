@@ -50,3 +50,20 @@ def test_page_starts_a_run_and_stop_keeps_the_partial_records(page):
     assert job.state.value in ("stopped", "done") and job.n_records >= 2
     at.run()
     assert not at.exception, at.exception
+
+
+def test_attention_page_previews_the_held_out_task_before_a_run_and_replaces_it_with_the_run():
+    at = AppTest.from_file(str(ROOT / "pages" / "compositional_attention.py"), default_timeout=90).run()
+    assert not at.exception
+    assert any("What the maps will be compared with" in c.value for c in at.caption)
+    assert len(at.get("vega_lite_chart")) == 1  # the task preview, before any run
+    at.button(key="attention.start").click().run()
+    job = at.session_state["nd.job.attention"]
+    deadline = time.monotonic() + 60
+    while job.n_records < 1 and job.state.active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    job.heartbeat()
+    at.run()
+    assert not any("What the maps will be compared with" in c.value for c in at.caption)
+    at.button(key="attention.stop").click().run()
+    assert job.wait(1.5)

@@ -272,6 +272,40 @@ def parameter_table(config: Config) -> list[dict[str, object]]:
     ]
 
 
+def held_out_batch(config: Config) -> ContextualRetrievalBatch:
+    """The fixed held-out batch every run of ``config`` is evaluated on (seeded by ``EVAL_SEED``, on CPU).
+
+    With ``ood=True`` it holds only the (search, retrieval) combinations left out of training.
+    """
+    cfg = config
+    test_combos = ood_split(cfg.n_search_gt, cfg.n_retrieval_gt)[1] if cfg.ood else None
+    return contextual_retrieval_batch(
+        cfg.eval_size, cfg.n_tokens, cfg.n_search_gt, cfg.n_retrieval_gt, generator=torch_generator(EVAL_SEED),
+        coefficients=cfg.coefficients, combinations=test_combos)
+
+
+def ground_truth_rows(tasks: Tensor | np.ndarray, n_retrieval_gt: int) -> np.ndarray:
+    """One-hot rows of the true task per token: ``tasks`` (s_gt, N) -> (s_gt * r_gt, N), row ``g * r_gt + t``."""
+    t = torch.as_tensor(np.asarray(tasks), dtype=torch.long)  # (s_gt, N)
+    onehot = torch.nn.functional.one_hot(t, n_retrieval_gt)  # (s_gt, N, r_gt)
+    return onehot.permute(0, 2, 1).reshape(-1, t.shape[1]).to(torch.float64).numpy()
+
+
+def task_preview(config: Config) -> dict[str, np.ndarray]:
+    """Sample 0 of the held-out batch, before any training: what the value-score map will be compared with.
+
+    Returns
+    -------
+    dict
+        ``tasks`` (s_gt, N): the true task of each token for each GT search; ``ground_truth`` (s_gt * r_gt, N):
+        their one-hot rows, exactly the bottom rows of the ``value_scores`` artifact; ``neighbours`` (s_gt, N).
+    """
+    b = held_out_batch(config)
+    tasks = b.tasks[0].T.numpy()  # (N, s_gt) -> (s_gt, N)
+    return {"tasks": tasks, "ground_truth": ground_truth_rows(tasks, config.n_retrieval_gt),
+            "neighbours": b.neighbours[0].T.numpy()}
+
+
 def zero_line(config: Config, records: list[Record] | None = None) -> float:
     """The zero-predictor L1 to draw on the loss plot: the closed form (0.764 for the defaults) when it applies
     (s_gt <= 2, no OOD split), else the held-out batch's mean |y| from the latest record."""
@@ -341,12 +375,9 @@ class AttentionExperiment:
         self.comp, self.mha = build_models(cfg, self.device)
         self.opt_comp = torch.optim.Adam(self.comp.parameters(), lr=cfg.lr)
         self.opt_mha = torch.optim.Adam(self.mha.parameters(), lr=cfg.lr)
-        train_combos, test_combos = ood_split(cfg.n_search_gt, cfg.n_retrieval_gt) if cfg.ood else (None, None)
-        self._train_combos = train_combos
+        self._train_combos = ood_split(cfg.n_search_gt, cfg.n_retrieval_gt)[0] if cfg.ood else None
         self._data_gen = torch_generator(derive_seed(cfg.seed, "data"), self.device)
-        self.eval_batch = self._to_device(contextual_retrieval_batch(
-            cfg.eval_size, cfg.n_tokens, cfg.n_search_gt, cfg.n_retrieval_gt, generator=torch_generator(EVAL_SEED),
-            coefficients=cfg.coefficients, combinations=test_combos))
+        self.eval_batch = self._to_device(held_out_batch(cfg))
         self.mask = ~torch.eye(cfg.n_tokens, dtype=torch.bool, device=self.device)  # True = may attend
         self.zero_l1 = float(self.eval_batch.y.abs().mean().item())
 

@@ -92,6 +92,9 @@ def _stop(job: Job) -> None:
     job.cancel("stopped by user")
 
 
+#: CSS selector of a chart drawn by a run, not by a page's pre-run preview (for browser tests and benchmarks).
+LIVE_CHART_CSS = '[data-testid="stVegaLiteChart"]:not([class*="-preview"] [data-testid="stVegaLiteChart"])'
+
 #: Longest wait, inside a redraw, for a just-started job's first record (seconds).
 FIRST_RECORD_WAIT_S = 0.6
 
@@ -141,6 +144,7 @@ def live(
     charts: Callable[[Sequence[Record]], dict[str, Any]] | None = None,
     start_label: str = "Start",
     build: Callable[[Any], Any] | None = None,
+    preview: Callable[[], None] | None = None,
 ) -> Job | None:
     """Draw the Start/Stop controls and the live view of experiment ``name`` run with ``config``.
 
@@ -162,6 +166,9 @@ def live(
         Label of the start button.
     build : callable, optional
         ``build(config) -> Experiment`` to use instead of the registry's (e.g. an experiment over uploaded data).
+    preview : callable, optional
+        Draws what the page can show before its first run (e.g. the data the run will be judged on), in the place
+        where the live figures will appear, inside a container keyed ``"{key}-preview"``.
 
     Returns
     -------
@@ -194,6 +201,9 @@ def live(
     def _view() -> None:
         j = current_job(key)
         if j is None:
+            if preview is not None:
+                with st.container(key=f"{key}-preview"):
+                    preview()
             return
         j.heartbeat()
         _await_first_record(j)

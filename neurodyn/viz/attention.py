@@ -92,6 +92,18 @@ def value_score_chart(
     )
 
 
+def task_chart(ground_truth: np.ndarray, n_search_gt: int, n_retrieval_gt: int, *,
+               title: str = "Held-out sample 0 before training: the true task of every token") -> alt.Chart:
+    """The ground-truth rows of Figure 1 alone (shown before a run starts; the run adds the model's rows on top).
+
+    Parameters
+    ----------
+    ground_truth : ndarray, shape (s_gt * r_gt, N)
+        One-hot rows "GT search g / task t" (``task_preview(config)["ground_truth"]``).
+    """
+    return value_score_chart(ground_truth, 0, 0, n_search_gt, n_retrieval_gt, title=title)
+
+
 def confusion_chart(confusion: np.ndarray, *, title: str = "argmax_j c_ij against the task t_g") -> alt.FacetChart:
     """Figure 2: one R x r_gt count matrix per (model search i, GT search g), over the held-out batch.
 

@@ -19,6 +19,7 @@ from neurodyn.attention.experiment import (
     search_alignment,
     selection_accuracy,
     specialisation_status,
+    task_preview,
 )
 from neurodyn.core.loop import run
 from neurodyn.core.testing import check_experiment
@@ -91,6 +92,18 @@ def test_same_seed_same_records_and_artifacts_have_the_documented_shapes():
     np.testing.assert_array_equal(np.diagonal(art["search_maps"], axis1=1, axis2=2), 0.0)
     again = list(run(build(cfg)))
     assert [r.metrics for r in again] == [r.metrics for r in recs]
+
+
+@pytest.mark.parametrize("ood", [False, True])
+def test_task_preview_is_the_ground_truth_the_first_snapshot_shows(ood):
+    """The page's pre-run preview equals the run's own held-out sample 0 (tasks, neighbours, GT value rows)."""
+    cfg = replace(SMALL, n_steps=5, eval_size=64, n_searches=2, n_retrievals=3, ood=ood)
+    preview = task_preview(cfg)
+    art = build(cfg).step().artifacts
+    np.testing.assert_array_equal(preview["tasks"], art["tasks"])
+    np.testing.assert_array_equal(preview["neighbours"], art["neighbours"])
+    np.testing.assert_array_equal(preview["ground_truth"], art["value_scores"][2 * 3:])
+    assert preview["ground_truth"].shape == (2 * 2, 10) and (preview["ground_truth"].sum(0) == 2).all()
 
 
 def test_ood_run_trains_on_in_distribution_combinations_only():

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import torch
 
-from neurodyn.attention.experiment import PRESETS, build
+from neurodyn.attention.experiment import PRESETS, build, task_preview
 from neurodyn.core.loop import record_to_json, run
 from neurodyn.viz import attention as figs
 
@@ -44,3 +44,14 @@ def test_value_score_rows_are_labelled_top_down():
 def test_empty_records_give_empty_charts():
     assert figs.loss_chart([]).to_dict() and figs.specialisation_chart([]).to_dict()
     assert figs.latest_artifacts([]) is None
+
+
+def test_task_chart_shows_only_the_ground_truth_rows_top_down():
+    cfg = replace(PRESETS["small"], device="cpu")
+    p = task_preview(cfg)
+    spec = figs.task_chart(p["ground_truth"], cfg.n_search_gt, cfg.n_retrieval_gt).to_dict()
+    assert spec["encoding"]["y"]["sort"] == [f"GT search {g + 1} / task {t + 1}" for g in range(cfg.n_search_gt)
+                                              for t in range(cfg.n_retrieval_gt)]
+    rows = next(iter(spec["datasets"].values()))
+    assert len(rows) == cfg.n_search_gt * cfg.n_retrieval_gt * cfg.n_tokens
+    assert {r["kind"] for r in rows} == {"ground truth"}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from neurodyn.core import registry
+from neurodyn.ui.live import LIVE_CHART_CSS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,7 +51,7 @@ def test_four_users_share_one_worker_slot_fairly(browser, server, server_pid, sh
         pg.locator('[data-testid="stProgress"], [data-testid="stAlertContentInfo"]').first.wait_for(timeout=10_000)
     # the first runs; the other three wait in the FIFO queue and say where they stand
     try:
-        pages[0].locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=60_000)
+        pages[0].locator(LIVE_CHART_CSS).first.wait_for(timeout=60_000)
     finally:
         for name, pg in zip(PAGES, pages):
             pg.screenshot(path=str(shots / f"concurrency-{name}.png"))
@@ -66,7 +67,7 @@ def test_four_users_share_one_worker_slot_fairly(browser, server, server_pid, sh
     pages[1].locator('[data-testid="stProgress"]').first.wait_for(timeout=15_000)
     waited = time.monotonic() - t0
     assert waited < 2 * 6 + 2, f"the closed tab's job held the slot for {waited:.1f} s"
-    pages[1].locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=60_000)
+    pages[1].locator(LIVE_CHART_CSS).first.wait_for(timeout=60_000)
     pages[2].get_by_text(re.compile("Queued: position 1 of")).first.wait_for(timeout=10_000)
     peak, workers = _rss_peak_mib(server_pid)
     print(f"peak resident memory: server {peak:.0f} MiB, worker processes {workers:.0f} MiB; "

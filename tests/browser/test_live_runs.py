@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from neurodyn.core import registry
+from neurodyn.ui.live import LIVE_CHART_CSS
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +35,7 @@ def test_live_run_stop_download_and_reload(page, server, shots, paper, tmp_path)
     start = page.get_by_role("button", name=re.compile("^▶ Start")).first
     start.wait_for(timeout=60_000)
     start.click()
-    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=60_000)
+    page.locator(LIVE_CHART_CSS).first.wait_for(timeout=60_000)
     first = _steps(page) or 0
     deadline = time.monotonic() + 20  # the first seconds of a fresh server share the CPU with the UMAP warm-up
     while (_steps(page) or 0) <= first and page.get_by_text("Done:").count() == 0:

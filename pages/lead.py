@@ -14,7 +14,10 @@ ui.header("lead", note="LEAD runs the paper's simultaneous update (2.2) unless t
 cfg = ui.controls("lead")
 game = make_game(cfg)
 rho_lead = float(spectral_radius("lead", game, lr=cfg.lr, beta=cfg.beta, alpha=cfg.alpha))
-tab_a, tab_b, tab_c = st.tabs(["A · Trajectories", "B · Spectral radius", "C · 8-Gaussian GAN"])
+# Tab B is drawn only while it is open (its maps and the grid search cost the page's first second otherwise);
+# tabs A and C always run, since their live views send the heartbeats that keep a run alive.
+tab_a, tab_b, tab_c = st.tabs(["A · Trajectories", "B · Spectral radius", "C · 8-Gaussian GAN"], key="lead.tab",
+                              on_change="rerun")
 
 
 def draw_paths(records):
@@ -54,7 +57,7 @@ def best_rows():
     return best_rho_vs_adversarialness(np.linspace(0.0, 1.0, 11))
 
 
-with tab_b:
+def draw_spectral_tab():
     eta, alpha = np.linspace(0.005, 1.5, 200), np.linspace(0.0, 1.5, 200)  # 200 x 200 closed form: milliseconds
     rho = spectral_radius("lead", game, lr=eta[:, None], beta=cfg.beta, alpha=alpha[None, :])
     st.altair_chart(figs.rho_heatmap(eta, alpha, rho, point=(cfg.lr, cfg.alpha),
@@ -75,6 +78,11 @@ with tab_b:
                "game (the paper's quadratic-game figure, recomputed here with one game for all methods). GDA and "
                "heavy ball reach ρ ≥ 1 as γ_max → 1; LEAD stays lowest at high adversarialness. Extragradient is "
                "shown per gradient evaluation.")
+
+
+if tab_b.open:
+    with tab_b:
+        draw_spectral_tab()
 
 with tab_c:
     with st.expander("GAN settings", expanded=False):

@@ -67,3 +67,13 @@ def test_attention_page_previews_the_held_out_task_before_a_run_and_replaces_it_
     assert not any("What the maps will be compared with" in c.value for c in at.caption)
     at.button(key="attention.stop").click().run()
     assert job.wait(1.5)
+
+
+def test_lead_spectral_tab_is_drawn_only_while_open():
+    at = AppTest.from_file(str(ROOT / "pages" / "lead.py"), default_timeout=90).run()
+    assert not at.exception and len(at.get("vega_lite_chart")) == 0  # tab A before a run: no chart yet
+    at.session_state["lead.tab"] = "B · Spectral radius"
+    at.run()
+    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == 3  # the (η, α) map, ρ against η, best ρ against adversarialness
+    assert any("spectral radius ρ of LEAD's linear update" in c.value for c in at.caption)

@@ -4,7 +4,8 @@ import numpy as np
 import streamlit as st
 
 from neurodyn import ui
-from neurodyn.games.experiment import make_game
+from neurodyn.core.loop import Record
+from neurodyn.games.experiment import METHOD_NAMES, START, make_game
 from neurodyn.games.rates import measured_rate, rate_agrees
 from neurodyn.games.spectral import best_rho_vs_adversarialness, spectral_radius
 from neurodyn.viz import games as figs
@@ -49,7 +50,17 @@ with tab_a:
     st.markdown(f"Every enabled method starts from the same point of the **{cfg.game}** game with η = {cfg.lr:g}. "
                 f"Closed-form LEAD rate at these settings: **ρ = {rho_lead:.5f}** "
                 f"({'converges' if rho_lead < 1 else 'diverges'}).")
-    ui.live("lead", cfg, draw_paths, charts=lambda r: {"paths": figs.paths_chart(r), "norms": figs.norm_chart(r)})
+    def preview_paths():
+        methods = [m for m in METHOD_NAMES if getattr(cfg, f"use_{m}")]
+        start = {f"path_{m}": np.array([[START, START]]) for m in methods}
+        left, _ = st.columns([3, 2])
+        left.altair_chart(figs.paths_chart([Record(0, {}, {"plane": np.asarray(game.plane()), **start})]),
+                          width="stretch")
+        st.caption("The game before the run: f on the (x₁, y₁) plane, the common start of every method (dots) and "
+                   "the equilibrium (cross). Press Start to draw each method's path from there.")
+
+    ui.live("lead", cfg, draw_paths, preview=preview_paths,
+            charts=lambda r: {"paths": figs.paths_chart(r), "norms": figs.norm_chart(r)})
 
 
 @st.cache_data(show_spinner=False)

@@ -69,11 +69,12 @@ def test_attention_page_previews_the_held_out_task_before_a_run_and_replaces_it_
     assert job.wait(1.5)
 
 
-def test_lead_spectral_tab_is_drawn_only_while_open():
+def test_lead_page_previews_the_game_and_draws_the_spectral_tab_only_while_open():
     at = AppTest.from_file(str(ROOT / "pages" / "lead.py"), default_timeout=90).run()
-    assert not at.exception and len(at.get("vega_lite_chart")) == 0  # tab A before a run: no chart yet
+    assert not at.exception and len(at.get("vega_lite_chart")) == 1  # tab A before a run: the game's preview
+    assert any("The game before the run" in c.value for c in at.caption)
     at.session_state["lead.tab"] = "B · Spectral radius"
     at.run()
     assert not at.exception
-    assert len(at.get("vega_lite_chart")) == 3  # the (η, α) map, ρ against η, best ρ against adversarialness
+    assert len(at.get("vega_lite_chart")) == 1 + 3  # + the (η, α) map, ρ against η, best ρ against adversarialness
     assert any("spectral radius ρ of LEAD's linear update" in c.value for c in at.caption)

@@ -84,11 +84,12 @@ def value_score_chart(
         .mark_rect(stroke="#bbb", strokeWidth=0.3)
         .encode(
             x=alt.X("token:O", title="token n"),
-            y=alt.Y("row:N", sort=labels, title=None),  # labelled top-down (card pitfall: reversed labels)
+            # labelled top-down (card pitfall: reversed labels); every row keeps its label
+            y=alt.Y("row:N", sort=labels, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=240)),
             color=alt.Color("value:Q", scale=GREYS, title="c / one-hot"),
             tooltip=["row", "token", alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(height=alt.Step(16), width=alt.Step(26))
+        .properties(height=alt.Step(18), width=alt.Step(26))
     )
 
 

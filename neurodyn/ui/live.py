@@ -103,7 +103,7 @@ def _await_first_record(job: Job) -> None:
     """Hold the first redraw of a fresh job until its first record arrives (at most ``FIRST_RECORD_WAIT_S``).
 
     The buttons above are already on the page by then; waiting here draws the first chart in the same redraw
-    instead of one timer tick (0.5 s) later. Only this session's script thread waits; queued jobs never wait.
+    instead of one timer tick (about half a second) later. Only this session's script thread waits; queued jobs never wait.
     """
     if time.monotonic() - job.created_at > 2 * FIRST_RECORD_WAIT_S:
         return  # only right after Start: a slow build must not slow the redraws (or a Stop) down
@@ -140,7 +140,7 @@ def live(
     draw: DrawFn,
     *,
     key: str | None = None,
-    every_s: float = 0.5,
+    every_s: float = 0.45,
     charts: Callable[[Sequence[Record]], dict[str, Any]] | None = None,
     start_label: str = "Start",
     build: Callable[[Any], Any] | None = None,
@@ -158,8 +158,9 @@ def live(
         ``draw(records)``: draws the figures from the records so far (called on every redraw).
     key : str, optional
         Distinguishes two live panels on one page; default ``name``.
-    every_s : float, default 0.5
-        Redraw period while the run is active (2 Hz).
+    every_s : float, default 0.45
+        Redraw period while the run is active: a little over 2 Hz, so that the redraws' own time still leaves at
+        least two per second.
     charts : callable, optional
         ``charts(records) -> {label: altair chart}`` offered as SVG downloads once the run has ended.
     start_label : str

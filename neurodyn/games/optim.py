@@ -46,25 +46,27 @@ __all__ = [
 _ROLES = ("min", "max")
 
 
-def _grad(outputs: Tensor, inputs: Sequence[Tensor], *, create_graph: bool = False) -> list[Tensor]:
-    """``torch.autograd.grad`` that returns zeros for inputs the output does not depend on."""
-    if not outputs.requires_grad:
+def _grad(outputs: Tensor | Sequence[Tensor], inputs: Sequence[Tensor], *, grad_outputs: Sequence[Tensor] | None = None,
+          create_graph: bool = False) -> list[Tensor]:
+    """``torch.autograd.grad`` that returns zeros for inputs the outputs do not depend on.
+
+    ``outputs`` is a scalar, or a sequence of tensors weighted by ``grad_outputs`` (a vector-Jacobian product);
+    outputs without a graph contribute nothing.
+    """
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    vecs = [None] * len(outs) if grad_outputs is None else list(grad_outputs)
+    pairs = [(o, v) for o, v in zip(outs, vecs) if o.requires_grad]
+    if not pairs:
         return [torch.zeros_like(p) for p in inputs]
-    grads = torch.autograd.grad(outputs, list(inputs), create_graph=create_graph, retain_graph=True, allow_unused=True)
+    grads = torch.autograd.grad([o for o, _ in pairs], list(inputs),
+                                grad_outputs=None if grad_outputs is None else [v for _, v in pairs],
+                                create_graph=create_graph, retain_graph=True, allow_unused=True)
     return [torch.zeros_like(p) if g is None else g for p, g in zip(inputs, grads)]
 
 
 def _vjp(outputs: Sequence[Tensor], vectors: Sequence[Tensor], inputs: Sequence[Tensor]) -> list[Tensor]:
-    """``grad_inputs <outputs, stopgrad(vectors)>`` as one vector-Jacobian product (no dot-product node).
-
-    Outputs that carry no graph contribute nothing; inputs they do not reach get zeros.
-    """
-    pairs = [(o, v) for o, v in zip(outputs, vectors) if o.requires_grad]
-    if not pairs:
-        return [torch.zeros_like(p) for p in inputs]
-    grads = torch.autograd.grad([o for o, _ in pairs], list(inputs), grad_outputs=[v for _, v in pairs],
-                                retain_graph=True, allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g for p, g in zip(inputs, grads)]
+    """``grad_inputs <outputs, stopgrad(vectors)>`` as one vector-Jacobian product (no dot-product node)."""
+    return _grad(outputs, inputs, grad_outputs=[v.detach() for v in vectors])
 
 
 def _dot(a: Sequence[Tensor], b: Sequence[Tensor]) -> Tensor:
@@ -100,8 +102,8 @@ def mixed_hvp(
     with torch.enable_grad():
         g = _grad(f, list(x) + list(y), create_graph=True)
         gx, gy = g[: len(x)], g[len(x) :]
-        hxy_dy = _vjp(gy, [d.detach() for d in dy], x)
-        hyx_dx = _vjp(gx, [d.detach() for d in dx], y)
+        hxy_dy = _vjp(gy, dy, x)
+        hyx_dx = _vjp(gx, dx, y)
     return hxy_dy, hyx_dx
 
 
@@ -194,7 +196,7 @@ class GameOptimizer(torch.optim.Optimizer):
     def _cross(self, v_other: Sequence[Tensor], d_other: Sequence[Tensor], role: str) -> list[Tensor]:
         """``grad_role <v_other, stopgrad(d_other)>``: the other player's Jacobian block times its displacement."""
         with torch.enable_grad():
-            out = _vjp(v_other, [d.detach() for d in d_other], self._params(role))
+            out = _vjp(v_other, d_other, self._params(role))
         self.grad_evals += 0.5
         return out
 

@@ -4,8 +4,7 @@ import numpy as np
 import streamlit as st
 
 from neurodyn import ui
-from neurodyn.core.loop import Record
-from neurodyn.games.experiment import METHOD_NAMES, START, make_game
+from neurodyn.games.experiment import make_game, start_record
 from neurodyn.games.rates import measured_rate, rate_agrees
 from neurodyn.games.spectral import best_rho_vs_adversarialness, spectral_radius
 from neurodyn.viz import games as figs
@@ -51,11 +50,8 @@ with tab_a:
                 f"Closed-form LEAD rate at these settings: **ρ = {rho_lead:.5f}** "
                 f"({'converges' if rho_lead < 1 else 'diverges'}).")
     def preview_paths():
-        methods = [m for m in METHOD_NAMES if getattr(cfg, f"use_{m}")]
-        start = {f"path_{m}": np.array([[START, START]]) for m in methods}
         left, _ = st.columns([3, 2])
-        left.altair_chart(figs.paths_chart([Record(0, {}, {"plane": np.asarray(game.plane()), **start})]),
-                          width="stretch")
+        left.altair_chart(figs.paths_chart([start_record(cfg)]), width="stretch")
         st.caption("The game before the run: f on the (x₁, y₁) plane, the common start of every method (dots) and "
                    "the equilibrium (cross). Press Start to draw each method's path from there.")
 

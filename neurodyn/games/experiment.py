@@ -55,7 +55,7 @@ from neurodyn.games.optim import (
     SimGDA,
 )
 
-__all__ = ["Config", "PRESETS", "LeadExperiment", "build", "make_game", "GanConfig", "GAN_PRESETS",
+__all__ = ["Config", "PRESETS", "LeadExperiment", "build", "make_game", "start_record", "GanConfig", "GAN_PRESETS",
            "GanExperiment", "build_gan", "METHOD_NAMES", "EXPERIMENTS", "TITLE", "PAPER"]
 
 TITLE = "LEAD against gradient-descent trajectories"
@@ -126,6 +126,20 @@ def make_game(config: Config) -> QuadraticGame:
     return quadratic_game(config.adversarialness, s=[0.5, 1.5], a=[0.5, 1.5])
 
 
+def enabled_methods(config: Config) -> list[str]:
+    """The methods ``config`` switches on, in ``METHOD_NAMES`` order."""
+    return [m for m in METHOD_NAMES if getattr(config, f"use_{m}")]
+
+
+def start_record(config: Config) -> Record:
+    """What a run of ``config`` starts from, as a record the path figures read: ``plane`` (f's coefficients on the
+    (x_1, y_1) plane) and a one-point ``path_<m>`` at the common start for every enabled method. No step is taken."""
+    start = np.array([[START, START]], dtype=np.float64)  # (x_1, y_1) of w_0
+    artifacts: dict[str, Any] = {f"path_{m}": start.copy() for m in enabled_methods(config)}
+    artifacts["plane"] = np.asarray(make_game(config).plane(), dtype=np.float64)
+    return Record(step=0, metrics={}, artifacts=artifacts)
+
+
 def _make_optimizer(method: str, groups: list[dict[str, Any]], c: Config) -> GameOptimizer:
     if method == "simgda":
         return SimGDA(groups, lr=c.lr)
@@ -159,7 +173,7 @@ class LeadExperiment:
             return 0.5 * (x @ (Sx @ x)) + x @ (A @ y) - 0.5 * (y @ (Sy @ y))
 
         self._f = f
-        self.methods = [m for m in METHOD_NAMES if getattr(config, f"use_{m}")]
+        self.methods = enabled_methods(config)
         self._players: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._opts: dict[str, GameOptimizer] = {}
         for m in self.methods:

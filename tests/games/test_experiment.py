@@ -11,7 +11,7 @@ import pytest
 from neurodyn.core.config import ConfigError, apply_overrides, from_query, to_query
 from neurodyn.core.loop import run
 from neurodyn.core.testing import check_experiment
-from neurodyn.games.experiment import GAN_PRESETS, PRESETS, Config, build, build_gan
+from neurodyn.games.experiment import GAN_PRESETS, PRESETS, Config, build, build_gan, start_record
 
 
 def test_lead_experiment_reproduces_card_rates_on_xy():
@@ -36,6 +36,18 @@ def test_lead_experiment_paths_concatenate_to_every_iterate():
     np.testing.assert_allclose(pts[0], [math.sqrt(2) / 2] * 2)
     np.testing.assert_allclose(np.hypot(*pts[-1]), recs[-1].metrics["norm_lead"], rtol=1e-12)
     assert recs[0].artifacts["plane"].tolist() == [0.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("game", ["xy", "bilinear", "quadratic"])
+def test_start_record_is_where_the_run_starts(game):
+    """The page's pre-run figure: f's plane and each enabled method's start, as the first record reports them."""
+    cfg = dataclasses.replace(PRESETS["small"], game=game, use_co=True)
+    before, first = start_record(cfg), build(cfg).step()
+    np.testing.assert_array_equal(before.artifacts["plane"], first.artifacts["plane"])
+    paths = sorted(k for k in first.artifacts if k.startswith("path_"))
+    assert sorted(k for k in before.artifacts if k.startswith("path_")) == paths and "path_co" in paths
+    for k in paths:
+        np.testing.assert_array_equal(before.artifacts[k], first.artifacts[k][:1])
 
 
 def test_diverging_methods_are_frozen_with_finite_metrics():

@@ -42,10 +42,9 @@ def draw(records):
     run = job.config if job is not None else cfg  # figures follow the settings the run was started with
     t_maps, t_mha, t_loss = st.tabs(["Value scores and search maps", "MHA heads", "Loss and specialisation"])
     latest = figs.latest_artifacts(records)
-    job_id = job.id if job is not None else None
     if latest is not None:
         step, art = latest
-        snap = (job_id, step)  # the snapshot figures change only when a new snapshot arrives
+        snap = step  # the snapshot figures change only when a new snapshot arrives
         with t_maps:
             st.caption(f"Snapshot at optimizer step {step}, sample 0 of the held-out batch.")
             ui.chart(lambda: figs.value_score_chart(art["value_scores"], run.n_searches, run.n_retrievals,
@@ -64,7 +63,7 @@ def draw(records):
                      key="attention.mha", version=snap, width="content")
             st.caption("MHA has no value scores: head h always retrieves with value matrix h.")
     with t_loss:
-        n = (job_id, len(records))
+        n = len(records)
         ui.chart(lambda: figs.loss_chart(records, zero_line(run, records)), key="attention.loss", version=n)
         st.caption("Dashed grey: the L1 of always predicting 0. Expectation from the card's prototypes (not the "
                    "paper's numbers; D = 32, 1,000 steps): Comp ≈ 0.24–0.28, MHA(2) 0.33–0.59; crisp selection in "

@@ -22,10 +22,8 @@ def _unit(key: str, default: str) -> str:
 
 def draw(records):
     unit = _unit("lyapunov", cfg.units)
-    job = ui.current_job("lyapunov")
     # spectrum figures change only when a new spectrum arrives: build them once per spectrum, not per redraw
-    n_spectra = sum(1 for r in records if "spectrum" in r.artifacts)
-    snap = (job.id if job is not None else None, n_spectra, unit)
+    snap = sum(1 for r in records if "spectrum" in r.artifacts)
     ui.chart(lambda: figs.spectrum_chart(records, unit=unit), key="lyapunov.spectra", version=snap)
     st.caption("How to read this: every curve is the Lyapunov spectrum of the network at one training step, the "
                "batch mean over a fixed bank of held-out windows, sorted from the largest exponent λ₁ (left). "

@@ -4,7 +4,8 @@ A live view redraws twice a second, but a snapshot figure (search maps, a spectr
 changes when a new snapshot arrives. Building an altair chart and serialising it costs 10-90 ms of the server's
 CPU, which the training worker on the same cores would rather have; :func:`chart` keeps the finished Vega-Lite
 spec in the session and sends the same spec again until ``version`` changes. The browser then receives an
-identical element and does not re-render it.
+identical element and does not re-render it. Starting a run empties the session's cache (:func:`reset`), so a
+version only has to tell the states of one run apart (a snapshot step, a record count).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def chart_spec(build: Callable[[], alt.TopLevelMixin], *, key: str, version: Has
     key : str
         Names the chart's slot in this session (one slot per figure on a page).
     version : hashable
-        Anything that changes exactly when the figure must change, e.g. ``(job.id, snapshot_step)``.
+        Anything that changes exactly when the figure must change within one run, e.g. the snapshot's step.
 
     Returns
     -------
@@ -41,6 +42,11 @@ def chart_spec(build: Callable[[], alt.TopLevelMixin], *, key: str, version: Has
             spec = build().to_dict()
         cache[key] = hit = (version, spec)
     return hit[1]
+
+
+def reset() -> None:
+    """Forget every cached spec of this session (called when a run starts)."""
+    st.session_state.pop(_CACHE, None)
 
 
 def chart(build: Callable[[], alt.TopLevelMixin], *, key: str, version: Hashable | None = None,

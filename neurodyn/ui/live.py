@@ -9,7 +9,6 @@ step (under a second) and the records taken so far stay on screen and in the dow
 from __future__ import annotations
 
 import time
-
 import uuid
 from typing import Any, Callable, Sequence
 
@@ -18,6 +17,7 @@ import streamlit as st
 from neurodyn.core import registry
 from neurodyn.core.jobs import Job, JobLimitError, JobState, get_manager
 from neurodyn.core.loop import Record
+from neurodyn.ui.charts import reset as reset_charts
 from neurodyn.ui.export import downloads
 
 __all__ = ["header", "live", "session_id", "current_job"]
@@ -86,6 +86,7 @@ def _start(name: str, config: Any, key: str, build: Callable[[Any], Any] | None)
         return
     st.session_state.pop(_slot(key) + ".error", None)
     st.session_state[_slot(key)] = job
+    reset_charts()  # the new run's figures must not reuse the last run's cached specs
 
 
 def _stop(job: Job) -> None:
@@ -103,7 +104,8 @@ def _await_first_record(job: Job) -> None:
     """Hold the first redraw of a fresh job until its first record arrives (at most ``FIRST_RECORD_WAIT_S``).
 
     The buttons above are already on the page by then; waiting here draws the first chart in the same redraw
-    instead of one timer tick (about half a second) later. Only this session's script thread waits; queued jobs never wait.
+    instead of one timer tick (about half a second) later. Only this session's script thread waits; queued jobs
+    never wait.
     """
     if time.monotonic() - job.created_at > 2 * FIRST_RECORD_WAIT_S:
         return  # only right after Start: a slow build must not slow the redraws (or a Stop) down

@@ -15,6 +15,8 @@ def _app() -> None:
     from neurodyn import ui
 
     st.session_state.setdefault("builds", 0)
+    if st.session_state.pop("reset", False):
+        ui.charts.reset()  # what starting a run does
 
     def build() -> alt.Chart:
         st.session_state["builds"] += 1
@@ -46,3 +48,12 @@ def test_versioned_chart_is_built_once_per_version_and_resent_unchanged():
     assert at.session_state["builds"] == 5  # a new version rebuilds
     spec, names = _spec(at)
     assert names != first[1] and spec["data"]["name"] == names[0]  # new data, referenced by the spec
+
+
+def test_starting_a_run_forgets_the_cached_specs():
+    at = AppTest.from_function(_app).run()
+    at.run()
+    assert at.session_state["builds"] == 3
+    at.session_state["reset"] = True
+    at.run()
+    assert at.session_state["builds"] == 5  # same version, but the cache was emptied: built again

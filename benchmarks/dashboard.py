@@ -1,14 +1,18 @@
 """Dashboard speed report, measured in a real browser (Debian chromium through Playwright).
 
 For the server: cold start to a healthy ``/_stcore/health``, then the start-up warm-up that the first visit starts
-(worker processes and numba, reported on the home page). For every ready page: time from opening the page (a new
-tab of a browser that has opened the app before, so Streamlit's scripts come from its cache; the first-ever visit
-in a new browser profile is reported beside it, to the Start button) to its Start button, from Start to the first chart, their sum (page open to first chart for a user who presses Start at
-once), the redraw rate during training (distinct progress texts per second), and the wall time of the ``small``
-preset from Start to "Done". Also the time from clicking the page's link in the sidebar of an open app to its Start
-button, the way pages are opened once the dashboard is loaded. Baselines in the same run: Streamlit's own cold start on a one-line script, so the
-ratio shows what neurodyn's imports add, and the time to open that one-line app in a fresh tab (the floor that
-Streamlit's page load sets for every "page open" number).
+(worker processes and numba, reported on the home page). For every ready page (and LEAD's GAN panel):
+
+- open to Start button, Start to first chart, and their sum (page open to first chart for a user who presses Start
+  at once): medians of four visits in new tabs of a browser that has opened the app before (Streamlit's scripts
+  come from its cache), with the slowest sum beside them; the first-ever visit (a new browser profile) to the
+  Start button is reported too;
+- sidebar click to Start button in an open app, the way pages are opened once the dashboard is loaded;
+- the redraw rate while training (changes of the progress text per second) and the ``small`` preset's wall time
+  from Start to "Done".
+
+Baselines in the same run: Streamlit's own cold start on a one-line script, so the ratio shows what neurodyn's
+imports add, and the time to open that one-line app (the floor Streamlit's page load sets for every open number).
 
     .venv/bin/python benchmarks/dashboard.py [--pages lead,udemd] [--json out.json]
 
@@ -34,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from neurodyn.ui.live import LIVE_CHART_CSS  # noqa: E402  (a run's charts, not a page's pre-run preview)
+from neurodyn.ui.warmup import STATUS_PREFIX, wait_for_warmup  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -71,7 +76,7 @@ def measure_bare_open(browser, url: str, repeats: int = 3) -> tuple[float, float
     of a browser that has opened it before (the page-open floors Streamlit itself sets)."""
     cold = warm = float("inf")
     for _ in range(repeats):
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx = _context(browser)
         for i in range(2):
             page = ctx.new_page()
             t0 = time.perf_counter()
@@ -86,16 +91,27 @@ def measure_bare_open(browser, url: str, repeats: int = 3) -> tuple[float, float
     return cold, warm
 
 
+def _context(browser) -> Any:
+    """A new browser profile (empty cache) with the report's window size."""
+    return browser.new_context(viewport={"width": 1400, "height": 1000})
+
+
+def _home(ctx, url: str) -> Any:
+    """Open the app's home page in a new tab of ``ctx`` and wait for its status caption (drawn last)."""
+    page = ctx.new_page()
+    page.goto(url)
+    page.get_by_text(STATUS_PREFIX).first.wait_for(timeout=60_000)
+    return page
+
+
 def measure_navigation(browser, url: str, paper) -> float:
     """Seconds from clicking the page's link in the sidebar of an open app to the page's Start button.
 
     This is how a page is opened inside a running dashboard: Streamlit's JavaScript is already loaded, so the
     number is the page's own cost (server script run plus rendering).
     """
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = ctx.new_page()
-    page.goto(url)
-    page.get_by_text("Server:").first.wait_for(timeout=60_000)
+    ctx = _context(browser)
+    page = _home(ctx, url)
     slug = paper.page.removesuffix(".py")
     link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').first
     t0 = time.perf_counter()
@@ -110,34 +126,36 @@ def measure_navigation(browser, url: str, paper) -> float:
 EXTRA_PANELS = (("lead", "C · 8-Gaussian GAN", "▶ Start GAN", "lead (panel C, GAN)"),)
 
 
-def measure_cold_open(browser, url: str, paper, tab: str | None, start_label: str) -> float:
-    """Seconds from opening the page in a brand-new browser profile (empty cache) to its Start button."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+def _open(ctx, url: str, paper, tab: str | None, start_label: str) -> tuple[Any, Any, float]:
+    """Open the page in a new tab of ``ctx`` (and its ``tab``); return the tab, its Start button and the seconds."""
     page = ctx.new_page()
     t0 = time.perf_counter()
     page.goto(f"{url}/{paper.page.removesuffix('.py')}")
     if tab is not None:
         page.get_by_role("tab", name=tab).click()
-    page.get_by_role("button", name=start_label, exact=True).first.wait_for(timeout=90_000)
-    seconds = time.perf_counter() - t0
+    start = page.get_by_role("button", name=start_label, exact=True).first
+    start.wait_for(timeout=90_000)
+    return page, start, time.perf_counter() - t0
+
+
+def measure_cold_open(browser, url: str, paper, tab: str | None, start_label: str) -> float:
+    """Seconds from opening the page in a brand-new browser profile (empty cache) to its Start button."""
+    ctx = _context(browser)
+    seconds = _open(ctx, url, paper, tab, start_label)[2]
     ctx.close()
     return seconds
 
 
-def _open_and_start(ctx, url: str, paper, tab: str | None, start_label: str) -> tuple[Any, float, float]:
-    """Open the page in a new tab of ``ctx``, press Start; return the tab, open-to-Start and Start-to-chart seconds."""
-    page = ctx.new_page()
-    t_open = time.perf_counter()
-    page.goto(f"{url}/{paper.page.removesuffix('.py')}")
-    if tab is not None:
-        page.get_by_role("tab", name=tab).click()
-    start = page.get_by_role("button", name=start_label, exact=True).first
-    start.wait_for(timeout=90_000)
-    t_ready = time.perf_counter()
+def _open_and_start(ctx, url: str, paper, tab: str | None, start_label: str) -> tuple[Any, float, float, float]:
+    """Open the page, press Start, wait for a run's chart (not a preview).
+
+    Returns the tab, the open-to-Start and Start-to-chart seconds, and the clock reading at the click.
+    """
+    page, start, open_s = _open(ctx, url, paper, tab, start_label)
     start.click()
     t_click = time.perf_counter()
-    page.locator(LIVE_CHART_CSS + ":visible").first.wait_for(timeout=90_000)  # a run's chart, not a preview
-    return page, t_ready - t_open, time.perf_counter() - t_click
+    page.locator(LIVE_CHART_CSS + ":visible").first.wait_for(timeout=90_000)
+    return page, open_s, time.perf_counter() - t_click, t_click
 
 
 def measure_page(browser, url: str, paper, timeout_s: float = 120.0, tab: str | None = None,
@@ -151,14 +169,11 @@ def measure_page(browser, url: str, paper, timeout_s: float = 120.0, tab: str | 
     cold_s = measure_cold_open(browser, url, paper, tab, start_label)
     # the timed visits: new tabs of a browser that has opened the app before (its HTTP cache holds Streamlit's
     # scripts), the usual way a page is opened; the first-ever visit is ``cold_s`` above
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    home = ctx.new_page()
-    home.goto(url)
-    home.get_by_text("Server:").first.wait_for(timeout=60_000)
-    home.close()
+    ctx = _context(browser)
+    _home(ctx, url).close()
     opens, charts = [], []
     for _ in range(tries):
-        page, t_open, t_chart = _open_and_start(ctx, url, paper, tab, start_label)
+        page, t_open, t_chart, _ = _open_and_start(ctx, url, paper, tab, start_label)
         opens.append(t_open)
         charts.append(t_chart)
         try:  # a short preset may be done already, with Stop disabled
@@ -167,8 +182,7 @@ def measure_page(browser, url: str, paper, timeout_s: float = 120.0, tab: str | 
             pass
         page.get_by_text("Stopped after").or_(page.get_by_text("Done:")).first.wait_for(timeout=10_000)
         page.close()
-    page, t_open, t_chart = _open_and_start(ctx, url, paper, tab, start_label)
-    t_click = time.perf_counter() - t_chart
+    page, t_open, t_chart, t_click = _open_and_start(ctx, url, paper, tab, start_label)
     opens.append(t_open)
     charts.append(t_chart)
     totals = [a + b for a, b in zip(opens, charts)]
@@ -231,17 +245,7 @@ def main() -> int:
         proc, url, cold_s = start_server(ROOT / "app.py")
         try:
             # the first visit starts the warm-up (worker processes, numba); the home page says when it is done
-            t0 = time.perf_counter()
-            home = browser.new_page()
-            home.goto(url)
-            while time.perf_counter() - t0 < 300:
-                home.get_by_text("Server:").first.wait_for(timeout=60_000)  # the caption drawn last
-                if home.get_by_text("Start-up warm-up done").count():
-                    break
-                home.wait_for_timeout(500)
-                home.reload()
-            warm_s = time.perf_counter() - t0
-            home.close()
+            warm_s = wait_for_warmup(browser, url, timeout_s=300)
             for paper in ready:
                 rows.append(measure_page(browser, url, paper))
                 print(json.dumps(rows[-1]), flush=True)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from neurodyn.core import registry
 from neurodyn.core.jobs import get_manager
-from neurodyn.ui.warmup import warmup_state
+from neurodyn.ui.warmup import STATUS_PREFIX, WARMUP_DONE, warmup_state
 
 st.title("🧠 neurodyn lab")
 st.markdown(
@@ -28,7 +28,7 @@ for paper in registry.PAPERS:
 
 mgr, warm = get_manager(), warmup_state()
 st.caption(
-    f"Server: {mgr.n_running} run(s) training, {mgr.n_queued} queued, {mgr.max_running} worker slot(s). "
-    + (f"Start-up warm-up done ({warm.seconds:.0f} s)." if warm.done.is_set()
+    f"{STATUS_PREFIX} {mgr.n_running} run(s) training, {mgr.n_queued} queued, {mgr.max_running} worker slot(s). "
+    + (f"{WARMUP_DONE} ({warm.seconds:.0f} s)." if warm.done.is_set()
        else "Start-up warm-up (worker processes, numba JIT) still running in the background; the first run may wait.")
 )

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import streamlit as st
 
 from neurodyn.core.jobs import get_manager
 from neurodyn.core.warmup import run_warmup
 
-__all__ = ["start_warmup", "warmup_state"]
+__all__ = ["STATUS_PREFIX", "WARMUP_DONE", "start_warmup", "wait_for_warmup", "warmup_state"]
+
+#: The home page's status caption starts with this and, once the warm-up has finished, contains ``WARMUP_DONE``.
+STATUS_PREFIX = "Server:"
+WARMUP_DONE = "Start-up warm-up done"
 
 
 class _State:
@@ -45,3 +50,33 @@ def start_warmup() -> None:
 def warmup_state() -> _State:
     """The warm-up's state: ``done`` event, ``seconds`` taken, ``errors``."""
     return _state()
+
+
+def wait_for_warmup(browser: Any, url: str, timeout_s: float = 120.0) -> float:
+    """Reload the home page in a real browser until its status says the warm-up is done (browser tests, benchmarks).
+
+    Parameters
+    ----------
+    browser : playwright.sync_api.Browser
+    url : str
+        The dashboard's base URL.
+    timeout_s : float
+        Give up reloading after this long (the caller's next step then meets a cold server).
+
+    Returns
+    -------
+    float
+        Seconds from opening the home page to the status that says done (or to giving up).
+    """
+    t0 = time.perf_counter()
+    page = browser.new_page()
+    page.goto(url)
+    while time.perf_counter() - t0 < timeout_s:
+        page.get_by_text(STATUS_PREFIX).first.wait_for(timeout=60_000)  # the caption drawn last
+        if page.get_by_text(WARMUP_DONE).count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    seconds = time.perf_counter() - t0
+    page.close()
+    return seconds

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from neurodyn.ui.warmup import wait_for_warmup
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-output" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -59,7 +61,7 @@ def server(browser):
         proc.terminate()
         pytest.fail("the dashboard did not become healthy within 60 s; see test-output/server.log")
     SERVER["proc"] = proc
-    _wait_for_warmup(browser, url)
+    wait_for_warmup(browser, url)
     yield url
     proc.terminate()
     try:
@@ -67,19 +69,6 @@ def server(browser):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
-
-
-def _wait_for_warmup(browser, url: str) -> None:
-    pg = browser.new_page()
-    pg.goto(url)
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 120:
-        pg.get_by_text("Server:").first.wait_for(timeout=60_000)  # the caption drawn last
-        if pg.get_by_text("Start-up warm-up done").count():
-            break
-        pg.wait_for_timeout(500)
-        pg.reload()
-    pg.close()
 
 
 @pytest.fixture

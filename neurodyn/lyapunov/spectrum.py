@@ -373,9 +373,9 @@ def lyapunov_spectrum(
     Parameters
     ----------
     cell : nn.RNN (tanh), nn.GRU, nn.LSTM, or callable
-        A one-layer torch cell (its ``J Q`` is analytic: from closed-form gate blocks, see the module notes), or any ``step(x_t, s) -> s_next``
-        mapping (B, I) and (B, D) tensors to (B, D), whose ``J Q`` comes from k batched JVPs (``torch.func``). An
-        ``nn.Module`` step is called with its parameters cast to ``dtype``.
+        A one-layer torch cell (its ``J Q`` is analytic: from closed-form gate blocks, see the module notes), or
+        any ``step(x_t, s) -> s_next`` mapping (B, I) and (B, D) tensors to (B, D), whose ``J Q`` comes from k
+        batched JVPs (``torch.func``). An ``nn.Module`` step is called with its parameters cast to ``dtype``.
     inputs : Tensor, shape (B, warmup + T, I)
         Driving sequences, batch first; the first ``warmup`` steps only orthonormalise.
     h0 : Tensor, shape (B, D), optional

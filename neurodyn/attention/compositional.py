@@ -26,13 +26,17 @@ Implementation notes (same maths as the card, reorganised for speed; stated here
 
 * All S x R pairings come from one attention call over S heads whose value is the concatenation
   [V_1 | ... | V_R] shared by every search (card section 7, items 1-2): one fused
-  ``scaled_dot_product_attention`` call on CUDA and for N > 256, else explicit logits and one bmm of
-  A (B, S*N, N) with V (B, N, R*d_v), which is faster on CPU for short sequences. No Python loop runs
-  over searches or retrievals; q, k, v and q̄ come from one matmul with the weights concatenated.
-* The retrieval logits <q̄_i, Z_ij Wk̄ + b> are computed as <q̄_i Wk̄ᵀ, Z_ij> + <q̄_i, b>, which is the
-  same number (associativity) but never forms the (B, N, S, R, d_r) key tensor. The term <q̄_i, b> is
-  constant over j and therefore cancels in the softmax; it is kept so that the bias of Wk̄ is used
-  exactly as in the equations.
+  ``scaled_dot_product_attention`` call on CUDA; on CPU explicit logits and one bmm of A (B, S*N, N)
+  with V (B, N, R*d_v) (torch's CPU flash kernel needs equal query and value widths, and R*d_v is not
+  d_k). No Python loop runs over searches or retrievals.
+* The retrieval logit <q̄_i, Z_ij Wk̄ + b> / sqrt(d_r) is computed as <u_i, Z_ij> with
+  u_i = q̄_i Wk̄ᵀ / sqrt(d_r) (associativity), so the (B, N, S, R, d_r) key tensor is never formed. The
+  product of the weights of Wq̄_i and Wk̄ is taken once per call, and u joins q, k and v in one matmul
+  with the weights concatenated. The term <q̄_i, b> with the bias b of Wk̄ is the same for every j and
+  cancels exactly in the softmax over retrievals, so it is not computed (b gets no gradient, as in the
+  equations, where its gradient is zero).
+* The value scores and their weighted sum (Eqs. 11-13) are one autograd function with a hand-written
+  backward (:func:`_retrieve`); it supports one backward pass, not double backward.
 * Mask convention: a boolean ``attn_mask`` is True where a query MAY attend (the
   ``scaled_dot_product_attention`` convention, the opposite of ``torch.nn.MultiheadAttention``);
   a float mask is added to the logits.
@@ -181,9 +185,13 @@ def _softmax(x: Tensor) -> Tensor:
     return e / e.sum(dim=-1, keepdim=True)
 
 
-def _use_fused(x: Tensor, n_tokens: int) -> bool:
-    """Pick the fused SDPA kernel on CUDA and for long sequences; plain bmm is faster on CPU for N <= 256."""
-    return x.is_cuda or n_tokens > 256
+def _use_fused(x: Tensor, n_tokens: int, d_search: int, d_value: int) -> bool:
+    """Whether to call the fused SDPA kernel: always on CUDA; on CPU only for long sequences (N > 256).
+
+    On CPU plain bmm is faster for N <= 256, and torch's CPU flash kernel needs equal query and value head widths
+    (otherwise SDPA falls back to its unfused path, which is no faster than the explicit one here).
+    """
+    return x.is_cuda or (n_tokens > 256 and d_search == d_value)
 
 
 def _attend(
@@ -204,7 +212,7 @@ def _attend(
             v = v.unsqueeze(1).expand(B, H, N, v.shape[-1])  # (B, H, N, d_v), a view
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale)
         return out, None
-    logits = torch.matmul(q, k.transpose(-1, -2)) * scale  # (B, H, N, N)
+    logits = torch.matmul(q * scale, k.transpose(-1, -2))  # (B, H, N, N); scaling q is the smaller pass
     mask = _as_logit_mask(attn_mask, logits.dtype)
     if mask is not None:
         logits = logits + mask
@@ -215,6 +223,48 @@ def _attend(
     else:
         out = torch.matmul(dropped, v)  # (B, H, N, d_v)
     return out, (attn if need_weights else None)
+
+
+class _Retrieval(torch.autograd.Function):
+    """Value scores and their weighted sum, with a hand-written backward (see :func:`_retrieve`)."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, u: Tensor, hard: bool) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        logits = torch.matmul(z, u.unsqueeze(-1)).squeeze(-1)  # (B, S, N, R): one batched dot per token
+        soft = torch.softmax(logits, dim=-1)
+        c = F.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype) if hard else soft
+        o = torch.mul(z, c.unsqueeze(-1)).sum(-2)
+        ctx.save_for_backward(z, u, soft, c)
+        return o, c
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_o: Tensor, grad_c: Tensor) -> tuple[Tensor, Tensor, None]:  # type: ignore[override]
+        z, u, soft, c = ctx.saved_tensors
+        scratch = torch.empty_like(z)  # one (B, S, N, R, d_v) buffer serves the whole backward
+        # dL/dc_ij = <dL/do_i, Z_ij> (+ the gradient reaching the returned scores); straight-through for "hard"
+        g = torch.matmul(z, grad_o.unsqueeze(-1)).squeeze(-1) + grad_c  # (B, S, N, R)
+        grad_logits = soft * (g - (g * soft).sum(-1, keepdim=True))  # softmax Jacobian
+        grad_u = torch.mul(z, grad_logits.unsqueeze(-1), out=scratch).sum(-2)  # sum_j dl_ij Z_ij
+        grad_z = torch.mul(c.unsqueeze(-1), grad_o.unsqueeze(-2), out=scratch)  # c_ij dL/do_i ...
+        grad_z.addcmul_(grad_logits.unsqueeze(-1), u.unsqueeze(-2))  # ... + dl_ij u_i
+        return grad_z, grad_u, None
+
+
+def _retrieve(z: Tensor, u: Tensor, hard: bool = False) -> tuple[Tensor, Tensor]:
+    """Retrieval competition of Eqs. 11-13: value scores c_ij = softmax_j <u_i, Z_ij> and o_i = sum_j c_ij Z_ij.
+
+    ``z`` (B, S, N, R, d_v) holds every pairing Z_ij; ``u`` (B, S, N, d_v) is the retrieval query already mapped
+    into value space (q̄_i Wk̄ᵀ / sqrt(d_r)). Returns ``o`` (B, S, N, d_v) and ``c`` (B, S, N, R); with ``hard``,
+    ``c`` is the one-hot argmax in the forward pass and the gradient is the soft scores' (straight-through).
+
+    Autograd through the plain expressions allocates and re-reads several (B, S, N, R, d_v) temporaries; this
+    version computes the dot products as batched matrix-vector products and writes the whole backward through
+    one scratch tensor of that size: forward plus backward 1.5x (S = R = 2) to 2.4x (S = R = 8) faster on CPU
+    at B = 32, N = 128, D = 256.
+    It supports one backward pass (no double backward).
+    """
+    return _Retrieval.apply(z, u, hard)
 
 
 # ----------------------------------------------------------------------------- modules
@@ -359,7 +409,7 @@ class CompositionalAttention(nn.Module):
         attn_mask = _check_mask(attn_mask, N)
         p = self.dropout if self.training else 0.0
 
-        fused = _use_fused(x, N)
+        fused = _use_fused(x, N, self.d_search, dv if isinstance(self.pairing, tuple) else R * dv)
 
         if isinstance(self.pairing, tuple):
             # fixed pairing: search i only ever reads retrieval j*(i), so only those values are aggregated
@@ -373,24 +423,21 @@ class CompositionalAttention(nn.Module):
             c = F.one_hot(index, R).to(x.dtype).expand(B, N, S, R)  # (B, N, S, R)
             return out, {"A": attn, "c": c}
 
-        q, k, v, q_bar = self._project(x, (self.q_proj, self.k_proj, self.v_proj, self.retrieval_q_proj))
+        # the retrieval query goes straight to the value space: u_i = q̄_i Wk̄ᵀ / sqrt(d_r), so that the logit
+        # <q̄_i, Z_ij Wk̄ᵀ> / sqrt(d_r) is <u_i, Z_ij>; the product of the two weights is taken once per call
+        w_u = torch.matmul(self.retrieval_q_proj.weight.view(S, dr, -1).transpose(1, 2),
+                           self.retrieval_k_proj.weight).transpose(1, 2) * dr**-0.5  # (S, d_v, D)
+        weight = torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight, w_u.reshape(S * dv, -1)])
+        bias = None
+        if self.q_proj.bias is not None:
+            b_u = torch.matmul(self.retrieval_q_proj.bias.view(S, dr), self.retrieval_k_proj.weight) * dr**-0.5
+            bias = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias, b_u.reshape(S * dv)])
+        widths = [self.q_proj.out_features, self.k_proj.out_features, R * dv, S * dv]
+        q, k, v, u = F.linear(x, weight, bias).split(widths, dim=-1)
         # all S x R pairings in one attention call: values [V_1 | ... | V_R] shared by the S searches
         z, attn = _attend(self._heads(q, S), self._heads(k, S), v, attn_mask, p, return_attention, fused)
         z = z.view(B, S, N, R, dv)  # (B, S, N, R*d_v) -> Z_ij[n] at z[b, i, n, j]
-
-        # retrieval competition (card notation, the Linear stores Wk̄ᵀ): l_ij = <q̄_i, Z_ij Wk̄ + b> / sqrt(d_r)
-        # = (<q̄_i Wk̄ᵀ, Z_ij> + <q̄_i, b>) / sqrt(d_r)
-        q_bar = self._heads(q_bar, S)  # (B, S, N, d_r)
-        u = torch.matmul(q_bar, self.retrieval_k_proj.weight)  # (B, S, N, d_v)
-        logits = (z * u.unsqueeze(-2)).sum(-1)  # (B, S, N, R)
-        if self.retrieval_k_proj.bias is not None:
-            logits = logits + torch.matmul(q_bar, self.retrieval_k_proj.bias).unsqueeze(-1)  # constant over j
-        c = _softmax(logits * dr**-0.5)  # (B, S, N, R)
-        if self.pairing == "hard":
-            hard = F.one_hot(c.argmax(-1), R).to(c.dtype)
-            c = hard + (c - c.detach())  # straight-through: forward one-hot, backward soft
-
-        o = (c.unsqueeze(-1) * z).sum(-2)  # sum_j c_ij Z_ij: (B, S, N, d_v)
+        o, c = _retrieve(z, self._heads(u, S), hard=self.pairing == "hard")  # (B, S, N, d_v), (B, S, N, R)
         out = self.out_proj(o.transpose(1, 2).reshape(B, N, S * dv))  # (B, N, S*d_v) -> (B, N, D)
         if not return_attention:
             return out
@@ -461,7 +508,7 @@ class MultiHeadAttention(nn.Module):
         q, k, v = CompositionalAttention._project(x, (self.q_proj, self.k_proj, self.v_proj))
         q, k, v = (CompositionalAttention._heads(t, H) for t in (q, k, v))  # (B, H, N, d)
         p = self.dropout if self.training else 0.0
-        o, attn = _attend(q, k, v, attn_mask, p, return_attention, _use_fused(x, N))
+        o, attn = _attend(q, k, v, attn_mask, p, return_attention, _use_fused(x, N, self.d_search, dv))
         out = self.out_proj(o.transpose(1, 2).reshape(B, N, H * dv))  # (B, N, H*d_v) -> (B, N, D)
         if not return_attention:
             return out

@@ -195,9 +195,9 @@ def test_fused_sdpa_and_explicit_bmm_paths_agree(monkeypatch, pairing):
     comp = _comp(16, 2, 2, bias=True, pairing=pairing)
     x = _x(3, 9, 16)
     mask = ~torch.eye(9, dtype=torch.bool)
-    monkeypatch.setattr(compositional, "_use_fused", lambda x, n: True)
+    monkeypatch.setattr(compositional, "_use_fused", lambda *args: True)
     fused = comp(x, mask)
-    monkeypatch.setattr(compositional, "_use_fused", lambda x, n: False)
+    monkeypatch.setattr(compositional, "_use_fused", lambda *args: False)
     torch.testing.assert_close(fused, comp(x, mask), atol=1e-10, rtol=0)
     torch.testing.assert_close(fused, comp(x, mask, return_attention=True)[0], atol=1e-10, rtol=0)
 
@@ -217,3 +217,63 @@ def test_bad_input_shapes_raise_value_error():
         comp(torch.zeros(2, 3, 7))
     with pytest.raises(ValueError, match="attn_mask"):
         comp(torch.zeros(2, 3, 8), torch.ones(4, 4, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_retrieval_function_matches_autograd_of_the_plain_equations(hard):
+    # the hand-written backward of Eqs. 11-13 against autograd through the written-out expressions, with a
+    # gradient reaching both outputs (o and the returned scores c)
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(2, 3, 5, 4, 6, generator=g, dtype=F64, requires_grad=True)  # (B, S, N, R, d_v)
+    u = torch.randn(2, 3, 5, 6, generator=g, dtype=F64, requires_grad=True)  # (B, S, N, d_v)
+    w_o, w_c = torch.randn(2, 3, 5, 6, generator=g, dtype=F64), torch.randn(2, 3, 5, 4, generator=g, dtype=F64)
+
+    soft = torch.softmax((z * u.unsqueeze(-2)).sum(-1), dim=-1)
+    c_ref = soft
+    if hard:
+        c_ref = torch.nn.functional.one_hot(soft.argmax(-1), 4).to(F64) + (soft - soft.detach())
+    o_ref = (c_ref.unsqueeze(-1) * z).sum(-2)
+    want = torch.autograd.grad((o_ref * w_o).sum() + (c_ref * w_c).sum(), (z, u))
+
+    o, c = compositional._retrieve(z, u, hard=hard)
+    torch.testing.assert_close(o, o_ref, atol=1e-12, rtol=0)
+    torch.testing.assert_close(c, c_ref, atol=1e-12, rtol=0)
+    got = torch.autograd.grad((o * w_o).sum() + (c * w_c).sum(), (z, u))
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+    if not hard:
+        assert torch.autograd.gradcheck(lambda a, b: compositional._retrieve(a, b), (z, u))
+
+
+def test_retrieval_function_refuses_double_backward_rather_than_return_a_wrong_one():
+    z = torch.randn(1, 2, 3, 2, 4, dtype=F64, requires_grad=True)
+    u = torch.randn(1, 2, 3, 4, dtype=F64, requires_grad=True)
+    (grad_z,) = torch.autograd.grad(compositional._retrieve(z, u)[0].sum(), (z,), create_graph=True)
+    with pytest.raises(RuntimeError, match="does not require grad|once_differentiable"):
+        grad_z.sum().backward()
+
+
+def _card_equations(comp: CompositionalAttention, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """Card 01 section 2 written out search by search and retrieval by retrieval, biases included."""
+    S, R, dk, dv, dr = comp.n_searches, comp.n_retrievals, comp.d_search, comp.d_value, comp.d_retrieval
+    q, k = comp.q_proj(x).split(dk, -1), comp.k_proj(x).split(dk, -1)
+    v, q_bar = comp.v_proj(x).split(dv, -1), comp.retrieval_q_proj(x).split(dr, -1)
+    outs = []
+    for i in range(S):
+        logits = q[i] @ k[i].transpose(-1, -2) / dk**0.5
+        A = torch.softmax(logits.masked_fill(~allowed, float("-inf")), -1)  # (B, N, N)
+        Z = [A @ v[j] for j in range(R)]  # R x (B, N, d_v)
+        scores = torch.stack([(q_bar[i] * comp.retrieval_k_proj(Z[j])).sum(-1) / dr**0.5 for j in range(R)], -1)
+        c = torch.softmax(scores, -1)  # (B, N, R), the bias of Wk̄ included
+        outs.append(sum(c[..., j : j + 1] * Z[j] for j in range(R)))
+    return comp.out_proj(torch.cat(outs, -1))
+
+
+@pytest.mark.parametrize("S,R", [(2, 3), (3, 2), (2, 2)])
+def test_module_equals_the_card_equations_written_out(S, R):
+    # folds the retrieval key into the query, drops the j-constant <q̄_i, b>, fuses the pairings: same numbers
+    comp = _comp(12, S, R, bias=True, d_retrieval=5)
+    with torch.no_grad():
+        comp.retrieval_k_proj.bias.mul_(10.0)  # a large b must still cancel
+    x, allowed = _x(2, 6, 12), ~torch.eye(6, dtype=torch.bool)
+    torch.testing.assert_close(comp(x, allowed), _card_equations(comp, x, allowed), atol=1e-12, rtol=0)

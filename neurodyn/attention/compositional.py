@@ -231,7 +231,7 @@ class _Retrieval(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z: Tensor, u: Tensor, hard: bool) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         logits = torch.matmul(z, u.unsqueeze(-1)).squeeze(-1)  # (B, S, N, R): one batched dot per token
-        soft = torch.softmax(logits, dim=-1)
+        soft = _softmax(logits)  # (B, S, N, R); short rows, see _softmax
         c = F.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype) if hard else soft
         o = torch.mul(z, c.unsqueeze(-1)).sum(-2)
         ctx.save_for_backward(z, u, soft, c)

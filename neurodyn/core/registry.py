@@ -23,6 +23,7 @@ _MODULES: dict[str, str] = {
     "lyapunov": "neurodyn.lyapunov.experiment",
     "lyapunov_sweep": "neurodyn.lyapunov.experiment",
     "udemd": "neurodyn.udemd.experiment",
+    "brims": "neurodyn.brims.experiment",
 }
 
 
@@ -77,7 +78,7 @@ PAPERS: tuple[Paper, ...] = (
           "earth mover's distance between signals, fast enough to embed thousands of them.", "udemd.py", ("udemd",), short="UDEMD", icon="🕸️"),
     Paper("brims", "Learning to Combine Top-Down and Bottom-Up Signals (BRIMs)", "2006.16981",
           "Recurrent modules that attend both to the input and to higher layers are more robust to "
-          "distribution shift.", None, short="BRIMs", icon="🧩"),
+          "distribution shift.", "brims.py", ("brims",), short="BRIMs", icon="🧩"),
     Paper("activations", "Advantages of biologically-inspired adaptive neural activation in RNNs", "2006.12253",
           "Learning each unit's activation shape, with adaptation, helps recurrent networks learn and stay "
           "robust to input changes.", None, short="Adaptive activations", icon="📈"),

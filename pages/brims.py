@@ -1,0 +1,91 @@
+"""BRIMs (arXiv:2006.16981): robustness to distraction, module-activation rasters and slot attention, live."""
+
+import streamlit as st
+
+from neurodyn import ui
+from neurodyn.brims.experiment import PROBE_ROWS, PROBE_SIGMAS, PROBE_STEPS, model_names, parameter_table
+from neurodyn.viz import brims as figs
+
+ui.header(
+    "brims",
+    note="Digits are scikit-learn's 8×8 images read one row per step (MNIST is not available offline); the "
+    "numbers quoted below were measured on this implementation and on the card's prototypes, not taken from the "
+    "paper. Top-down wiring follows the paper (each layer reads the layer above at t − 1); modules are one grouped "
+    "LSTM; ties in the competition at t = 0 go to the lower module index.",
+)
+cfg = ui.controls("brims")
+
+
+@st.cache_data
+def _params(config):
+    return parameter_table(config)
+
+
+with st.expander("The three models and their sizes", expanded=False):
+    st.dataframe(_params(cfg), hide_index=True)
+    st.caption("Each BRIMs module attends over [null, the layer below at t, the layer above at t − 1]; the k "
+               "modules that attend least to null update, the others keep their state exactly. The RIMs stack is "
+               "the same model without the top-down slot.")
+
+
+def draw(records):
+    job = ui.current_job("brims")
+    run = job.config if job is not None else cfg  # figures follow the settings the run was started with
+    names = model_names(run)
+    n = len(records)
+    evals = int(records[-1].metrics["eval_epoch"])
+    left, right = st.columns([3, 2])
+    with left:
+        ui.chart(lambda: figs.accuracy_chart(records, names, run.probe_rows), key="brims.accuracy", version=evals)
+    with right:
+        ui.chart(lambda: figs.train_loss_chart(records, names), key="brims.loss", version=n)
+    st.caption(f"How to read this: solid lines are clean test digits, dashed lines the same digits followed by "
+               f"{run.probe_rows} rows of random pixels before the readout. Measured here over seeds 0-5 of the "
+               "small preset (20 epochs): with 4 distractor rows BRIMs 0.33-0.52 and the RIMs stack 0.44-0.61 "
+               "against the LSTM's 0.21-0.39, while the LSTM is best on clean digits (0.97-0.99). So the clear "
+               "effect at this budget is the modular stack's robustness to distraction; the card's two prototype "
+               "seeds also had top-down ahead of the RIMs stack (+0.11 to +0.13), which these six seeds do not "
+               "show (−0.03 to −0.11).")
+    latest = figs.latest_with(records, "raster")
+    if latest is not None:
+        step, art = latest
+        epoch = int(art["raster_epoch"])
+        t_raster, t_probe, t_slots = st.tabs(["Module activations", "Robustness curves", "Attention over slots"])
+        with t_raster:
+            st.caption(f"Epoch {epoch}: the first test digit (label {int(art['raster_label'])}, BRIMs predicts "
+                       f"{int(art['raster_prediction'])}) followed by {int(art['probe_rows_shown'])} distractor rows.")
+            ui.chart(lambda: figs.raster_chart(art["raster"], (run.n_modules_1, run.n_modules_2)),
+                     key="brims.raster", version=step, width="content")
+            st.caption(f"How to read this: black cells are the modules that update at that step, exactly "
+                       f"{run.k_active_1} of layer 1 and {run.k_active_2} of layer 2 in every column; the shaded "
+                       "steps are distractors. A working model switches which modules are active between phases "
+                       "of the sequence rather than keeping one fixed set.")
+            ui.chart(lambda: figs.slot_attention_chart(art["raster_alpha_1"], art["raster_alpha_2"]),
+                     key="brims.alpha", version=step, width="content")
+        with t_probe:
+            probes = figs.latest_with(records, "probe_distractors")
+            if probes is None:
+                st.info("The probe curves appear after the first sweep (every "
+                        f"{run.artifact_every} epochs and at the end).")
+            else:
+                p_step, p_art = probes
+                p_epoch = int(p_art["probe_epoch"])
+                ui.chart(lambda: figs.probe_chart(p_art, names, PROBE_ROWS, PROBE_SIGMAS, PROBE_STEPS),
+                         key="brims.probes", version=p_step, width="content")
+                st.caption(f"Epoch {p_epoch}, one run (seed {run.seed}). Every probe changes the 397 test digits "
+                           "only (no retraining), with the same random draws for every model: distractor rows "
+                           "after the digit, Gaussian pixel noise clipped to [0, 1], rows repeated to stretch "
+                           "time. The card's prototypes: at sigma 0.4 BRIMs 0.43-0.44, LSTM 0.63; stretched to 16 "
+                           "rows all three 0.59-0.72.")
+        with t_slots:
+            ui.chart(lambda: figs.slot_mass_chart(art["slot_mass"]), key="brims.mass", version=step,
+                     width="content")
+            st.caption("How to read this: how much input attention the modules of each layer give each slot, "
+                       "over the digit's rows and over the distractor rows (test set).")
+            ui.chart(lambda: figs.dynamics_chart(records), key="brims.dynamics", version=evals, width="content")
+            st.caption("Per epoch on clean digits: the switch rate is the fraction of steps at which a layer's "
+                       "active set changes (the card's prototype: about 0.5 in layer 1 and 0.17 in layer 2).")
+
+
+ui.live("brims", cfg, draw, charts=lambda r: {
+    "accuracy": figs.accuracy_chart(r, model_names(cfg), cfg.probe_rows)})

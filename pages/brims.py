@@ -16,16 +16,12 @@ ui.header(
 cfg = ui.controls("brims")
 
 
-@st.cache_data
-def _params(config):
-    return parameter_table(config)
-
-
-with st.expander("The three models and their sizes", expanded=False):
-    st.dataframe(_params(cfg), hide_index=True)
-    st.caption("Each BRIMs module attends over [null, the layer below at t, the layer above at t − 1]; the k "
-               "modules that attend least to null update, the others keep their state exactly. The RIMs stack is "
-               "the same model without the top-down slot.")
+ui.config_table(
+    "The three models and their sizes", parameter_table, cfg,
+    "Each BRIMs module attends over [null, the layer below at t, the layer above at t − 1]; the k modules that "
+    "attend least to null update, the others keep their state exactly. The RIMs stack is the same model without "
+    "the top-down slot.",
+)
 
 
 def draw(records):

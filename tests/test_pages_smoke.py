@@ -78,3 +78,23 @@ def test_lead_page_previews_the_game_and_draws_the_spectral_tab_only_while_open(
     assert not at.exception
     assert len(at.get("vega_lite_chart")) == 1 + 3  # + the (η, α) map, ρ against η, best ρ against adversarialness
     assert any("spectral radius ρ of LEAD's linear update" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("page,model,want", [
+    ("compositional_attention.py", "Comp(S=2, R=2)", "attention parameters"),
+    ("brims.py", "brims", "parameters"),
+])
+def test_model_size_table_shows_the_sizes_of_the_configured_models(page, model, want):
+    from neurodyn.attention.experiment import Config as AttentionConfig
+    from neurodyn.attention.experiment import parameter_table as attention_table
+    from neurodyn.brims.experiment import Config as BRIMsConfig
+    from neurodyn.brims.experiment import parameter_table as brims_table
+
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    oracle = attention_table(AttentionConfig()) if page.startswith("compositional") else brims_table(BRIMsConfig())
+    row = table[table["model"] == model].iloc[0]
+    assert row[want] == next(r for r in oracle if r["model"] == model)[want]
+    if page == "brims.py":
+        assert row[want] == 47_946  # the card's small preset: about 47.8k

@@ -6,6 +6,7 @@ from neurodyn.ui.charts import chart
 from neurodyn.ui.controls import controls
 from neurodyn.ui.export import downloads
 from neurodyn.ui.live import current_job, header, live, session_id
+from neurodyn.ui.tables import config_table
 from neurodyn.ui.upload import Upload, upload
 
-__all__ = ["chart", "controls", "current_job", "downloads", "header", "live", "session_id", "upload", "Upload"]
+__all__ = ["chart", "config_table", "controls", "current_job", "downloads", "header", "live", "session_id", "upload", "Upload"]

@@ -13,8 +13,8 @@ n_l, d_l, k_l          ``n_modules``, ``d_module``,  modules, units per module a
 h^l_{t,m}, c^l_{t,m}   ``h``, ``c``                (B, n, d) per layer
 s0, s1, s2             slots                       null (zeros), bottom-up (layer below at t), top-down
                                                    (layer above at t-1)
-WQ_m; WK_s, WV_s       ``query``; ``keys[s]``,     module-specific query; slot-specific key/value, no bias
-                       ``values[s]``
+WQ_m; WK_s, WV_s       ``query``;                  module-specific query; slot-specific key and value, no bias
+                       ``slot_proj[s]``            (one Linear per slot: the key rows, then the value rows)
 alpha_{m,s}            ``alpha``                   (B, heads, n, slots) input attention, softmax over slots
 nu_m                   ``null``                    (B, n) null attention averaged over heads
 M_m                    ``mask``                    (B, n) bool, exactly k True per row (the k smallest nu)
@@ -216,17 +216,16 @@ class BRIMsLayer(nn.Module):
         self.communication = bool(communication)
 
         self.query = GroupLinear(n, d, input_heads * d_key, bias=False)  # WQ_m
-        self.keys = nn.ModuleList(nn.Linear(w, input_heads * d_key, bias=False) for w in self.slot_widths)  # WK_s
-        self.values = nn.ModuleList(nn.Linear(w, read_width, bias=False) for w in self.slot_widths)  # WV_s
+        # [WK_s; WV_s] of slot s in one Linear: one matmul per slot and step instead of two
+        self.slot_proj = nn.ModuleList(nn.Linear(w, input_heads * d_key + read_width, bias=False)
+                                       for w in self.slot_widths)
         self.cell = GroupLSTMCell(n, read_width, d)
         if self.communication:
             _check_positive(comm_heads=comm_heads, comm_d_key=comm_d_key, comm_d_value=comm_d_value)
             self.comm_heads, self.comm_d_key, self.comm_d_value = comm_heads, comm_d_key, comm_d_value
-            self.comm_query = GroupLinear(n, d, comm_heads * comm_d_key, bias=False)
-            self.comm_key = GroupLinear(n, d, comm_heads * comm_d_key, bias=False)
-            self.comm_value = GroupLinear(n, d, comm_heads * comm_d_value, bias=False)
-            self.comm_gate = GroupLinear(n, comm_heads * comm_d_value, d)  # WG_m
-            self.comm_out = GroupLinear(n, comm_heads * comm_d_value, d)  # WF_m
+            # module-specific query, key and value maps side by side (one batched product), then WG_m and WF_m
+            self.comm_qkv = GroupLinear(n, d, comm_heads * (2 * comm_d_key + comm_d_value), bias=False)
+            self.comm_gate_out = GroupLinear(n, comm_heads * comm_d_value, 2 * d)
 
     def extra_repr(self) -> str:
         return (f"n_modules={self.n_modules}, d_module={self.d_module}, k_active={self.k_active}, "
@@ -241,10 +240,10 @@ class BRIMsLayer(nn.Module):
         B, n, _ = h.shape
         H, dk = self.input_heads, self.d_key
         q = self.query(h).view(B, n, H, dk).transpose(1, 2)  # (B, H, n, d_k)
-        k = torch.stack([lin(s) for lin, s in zip(self.keys, slots)], dim=1)  # (B, slots, H*d_k)
-        v = torch.stack([lin(s) for lin, s in zip(self.values, slots)], dim=1)  # (B, slots, read)
-        k = k.view(B, -1, H, dk).transpose(1, 2)  # (B, H, slots, d_k)
-        v = v.view(B, -1, H, self.read_width // H).transpose(1, 2)  # (B, H, slots, d_v)
+        kv = torch.stack([proj(s) for proj, s in zip(self.slot_proj, slots)], dim=1)  # (B, slots, H*d_k + read)
+        k, v = kv.split([H * dk, self.read_width], dim=-1)
+        k = k.reshape(B, -1, H, dk).transpose(1, 2)  # (B, H, slots, d_k)
+        v = v.reshape(B, -1, H, self.read_width // H).transpose(1, 2)  # (B, H, slots, d_v)
         logits = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(dk)  # (B, H, n, slots)
         logits = F.pad(logits, (1, 0))  # the null slot: key 0, logit 0
         alpha = torch.softmax(logits, dim=-1)
@@ -265,9 +264,11 @@ class BRIMsLayer(nn.Module):
         """
         B, n, _ = h.shape
         H = self.comm_heads
-        q = self.comm_query(h).view(B, n, H, self.comm_d_key).transpose(1, 2)  # (B, H, n, d_k)
-        k = self.comm_key(h).view(B, n, H, self.comm_d_key).transpose(1, 2)
-        v = self.comm_value(h).view(B, n, H, self.comm_d_value).transpose(1, 2)
+        dk, dv = self.comm_d_key, self.comm_d_value
+        q, k, v = self.comm_qkv(h).split([H * dk, H * dk, H * dv], dim=-1)
+        q = q.reshape(B, n, H, dk).transpose(1, 2)  # (B, H, n, d_k)
+        k = k.reshape(B, n, H, dk).transpose(1, 2)
+        v = v.reshape(B, n, H, dv).transpose(1, 2)
         weights = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.comm_d_key), dim=-1)
         o = torch.matmul(weights, v).transpose(1, 2).reshape(B, n, H * self.comm_d_value)
         return o, weights
@@ -279,9 +280,12 @@ class BRIMsLayer(nn.Module):
         """
         h = _block_gradient(h, mask)
         o, _ = self.communication_attention(h)
-        return h + torch.sigmoid(self.comm_gate(o)) * torch.tanh(self.comm_out(o))
+        gate, update = self.comm_gate_out(o).chunk(2, dim=-1)  # WG_m o_m, WF_m o_m
+        return h + torch.sigmoid(gate) * torch.tanh(update)
 
-    def forward(self, slots: Sequence[Tensor], state: tuple[Tensor, Tensor]) -> tuple[tuple[Tensor, Tensor], LayerTrace]:
+    def forward(
+        self, slots: Sequence[Tensor], state: tuple[Tensor, Tensor]
+    ) -> tuple[tuple[Tensor, Tensor], LayerTrace]:
         """One step of the layer (card steps 1-6); inactive modules keep (h, c) bitwise."""
         if len(slots) != len(self.slot_widths):
             raise ValueError(f"expected {len(self.slot_widths)} slot inputs, got {len(slots)}")

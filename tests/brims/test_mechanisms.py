@@ -163,9 +163,8 @@ def test_communication_equals_torch_multihead_attention_with_shared_weights():
     layer = BRIMsLayer(n, d, 3, [4], comm_heads=heads, comm_d_key=d // heads, comm_d_value=d // heads)
     ref = torch.nn.MultiheadAttention(d, heads, bias=False, batch_first=True)
     with torch.no_grad():
-        wq, wk, wv = ref.in_proj_weight.chunk(3)
-        for lin, w in ((layer.comm_query, wq), (layer.comm_key, wk), (layer.comm_value, wv)):
-            lin.weight.copy_(w.T.expand(n, d, d))
+        # every module's [Wq | Wk | Wv] is torch's in_proj (transposed: GroupLinear maps x @ W)
+        layer.comm_qkv.weight.copy_(ref.in_proj_weight.T.expand(n, d, 3 * d))
         ref.out_proj.weight.copy_(torch.eye(d))
     h = torch.randn(6, n, d, generator=_gen(13))
     out, weights = layer.communication_attention(h)
@@ -197,7 +196,7 @@ def test_top_down_ablation_drops_one_slot_and_exactly_its_projections():
     assert brims.layers[0].slot_widths == (32, 32) and rims.layers[0].slot_widths == (32,)
     assert brims.layers[1].slot_widths == rims.layers[1].slot_widths == (48,)  # the top layer has no top-down
     layer = brims.layers[0]
-    top_down_params = layer.keys[1].weight.numel() + layer.values[1].weight.numel()
+    top_down_params = layer.slot_proj[1].weight.numel()  # WK and WV of the top-down slot
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(brims) - count(rims) == top_down_params == 32 * 4 * 32 + 32 * 16
     # the card's small-preset sizes (about 47.8k and 43.2k parameters)

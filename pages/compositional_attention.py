@@ -16,12 +16,12 @@ cfg = ui.controls("attention")
 
 ui.config_table(
     "Parameters of the two models (formula updates with S, R, H and D)", parameter_table, cfg,
-    "Comp(S, R) − MHA(H = S) = (R − S)·D·d_v + S·D·d_r + d_v·d_r. With S = R = H and identity pairing Comp computes "
-    "exactly what MHA computes (its retrieval query/key are then unused).",
-    "Differences from the reference toy code, all exact: '--concat' is written as attention(h) + W_c·Linear(D, d_v)(h) "
-    "(same functions, same count); the retrieval logits are computed as ⟨q̄_i Wk̄ᵀ, Z_ij⟩ instead of "
-    "⟨q̄_i, Z_ij Wk̄ + b⟩ (the term ⟨q̄_i, b⟩ is the same for every retrieval j and cancels in the softmax over j); "
-    "initialisation is PyTorch's default distribution drawn from the run's seed.",
+    "Comp(S, R) − MHA(H = S) = (R − S)·D·d_v + S·D·d_r + d_v·d_r. With S = R = H and identity pairing Comp "
+    "computes exactly what MHA computes (its retrieval query/key are then unused).",
+    "Differences from the reference toy code, all exact: '--concat' is written as attention(h) + "
+    "W_c·Linear(D, d_v)(h) (same functions, same count); the retrieval logits are computed as ⟨q̄_i Wk̄ᵀ, Z_ij⟩ "
+    "instead of ⟨q̄_i, Z_ij Wk̄ + b⟩ (the term ⟨q̄_i, b⟩ is the same for every retrieval j and cancels in the "
+    "softmax over j); initialisation is PyTorch's default distribution drawn from the run's seed.",
 )
 
 

@@ -98,3 +98,10 @@ def test_model_size_table_shows_the_sizes_of_the_configured_models(page, model, 
     assert row[want] == next(r for r in oracle if r["model"] == model)[want]
     if page == "brims.py":
         assert row[want] == 47_946  # the card's small preset: about 47.8k
+
+
+def test_brims_page_previews_the_raster_input_before_a_run():
+    at = AppTest.from_file(str(ROOT / "pages" / "brims.py"), default_timeout=90).run()
+    assert not at.exception
+    assert any("What the module-activation raster will be measured on" in c.value for c in at.caption)
+    assert len(at.get("vega_lite_chart")) == 1

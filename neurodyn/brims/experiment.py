@@ -30,7 +30,7 @@ from neurodyn.core.loop import Record
 from neurodyn.core.seeding import derive_seed, resolve_device, torch_generator
 
 __all__ = ["Config", "PRESETS", "TITLE", "PAPER", "LSTMClassifier", "BRIMsExperiment", "build", "build_models",
-           "model_names", "PROBE_ROWS", "PROBE_SIGMAS", "PROBE_STEPS", "parameter_table"]
+           "model_names", "PROBE_ROWS", "PROBE_SIGMAS", "PROBE_STEPS", "parameter_table", "raster_input"]
 
 TITLE = "BRIMs: robustness to distraction"
 PAPER = "arXiv:2006.16981"
@@ -142,6 +142,27 @@ def parameter_table(config: Config) -> list[dict[str, object]]:
             for name, m in build_models(config).items()]
 
 
+def _distracted_test_set(config: Config, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+    """The held-out digits with ``probe_rows`` distractor rows (fixed draws), and their labels."""
+    data = digit_rows(SPLIT_SEED)
+    x = with_distractors(data.x_test.to(device), config.probe_rows, config.probe_p,
+                         generator=torch_generator(PROBE_SEED, device))
+    return x, data.y_test.to(device)
+
+
+def raster_input(config: Config) -> tuple[np.ndarray, int]:
+    """What the module-activation raster of a run of ``config`` is measured on, before any run.
+
+    Returns
+    -------
+    image : ndarray, shape (8 + probe_rows, 8)
+        The first held-out digit, one row per time step, followed by its distractor rows.
+    label : int
+    """
+    x, y = _distracted_test_set(config)
+    return x[0].numpy(), int(y[0])
+
+
 def _accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
     return float((model(x).argmax(-1) == y).float().mean().item())
 
@@ -171,7 +192,8 @@ class BRIMsExperiment:
       bottom-up(, top-down)]; ``raster_digit`` (8, 8); ``raster_label``; ``raster_prediction``; ``probe_rows_shown``;
       ``slot_mass`` (2 layers, 2 segments (digit rows, distractor rows), 3 slots) over the test set;
       ``active_fraction_1`` (n_1,), ``active_fraction_2`` (n_2,) on clean digits; ``raster_epoch``.
-    - the last unit of a probe sweep (every ``artifact_every`` epochs and the last): ``probe_distractors``, ``probe_noise``, ``probe_stretch``, each (models, 4) over :data:`PROBE_ROWS`,
+    - the last unit of a probe sweep (every ``artifact_every`` epochs and the last): ``probe_distractors``,
+      ``probe_noise``, ``probe_stretch``, each (models, 4) over :data:`PROBE_ROWS`,
       :data:`PROBE_SIGMAS`, :data:`PROBE_STEPS`; ``probe_epoch``.
     """
 
@@ -186,8 +208,7 @@ class BRIMsExperiment:
         self.x_test, self.y_test = data.x_test.to(self.device), data.y_test.to(self.device)
         self._order_gen = torch_generator(derive_seed(config.seed, "batches"))
         self._noise_gen = torch_generator(derive_seed(config.seed, "train-distractors"), self.device)
-        self.x_distracted = with_distractors(self.x_test, config.probe_rows, config.probe_p,
-                                             generator=torch_generator(PROBE_SEED, self.device))
+        self.x_distracted = _distracted_test_set(config, self.device)[0]
         self.n_batches = math.ceil(N_TRAIN / config.batch_size)
         self._schedule = self._make_schedule()
         self.total_steps = len(self._schedule)

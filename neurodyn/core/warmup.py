@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 TASKS: tuple[tuple[str, str], ...] = (
     ("neurodyn.core.warmup", "torch_lazy_imports"),
     ("neurodyn.udemd.experiment", "warm_up"),
+    ("neurodyn.brims.tasks", "digit_rows"),  # scikit-learn's digits: imported and read once per process
 )
 
 

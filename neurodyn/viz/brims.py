@@ -21,7 +21,7 @@ import pandas as pd
 from neurodyn.viz.theme import color_scale
 
 __all__ = ["MODEL_LABELS", "accuracy_chart", "probe_chart", "raster_chart", "slot_attention_chart",
-           "slot_mass_chart", "dynamics_chart", "latest_with", "per_evaluation", "train_loss_chart"]
+           "slot_mass_chart", "dynamics_chart", "latest_with", "per_evaluation", "train_loss_chart", "sequence_chart"]
 
 MODEL_LABELS = {"brims": "BRIMs", "rims": "RIMs stack (no top-down)", "lstm": "LSTM"}
 SLOTS = ("null", "bottom-up", "top-down")
@@ -235,3 +235,20 @@ def train_loss_chart(records: Sequence[Any], names: Sequence[str]) -> alt.Chart:
         )
         .properties(height=220)
     )
+
+
+def sequence_chart(image: np.ndarray, *, title: str = "") -> alt.Chart:
+    """One input sequence as the model reads it: a row of pixels per time step (top to bottom), intensity in [0, 1];
+    rows after the first 8 (the digit) are distractors, drawn in orange."""
+    img = np.asarray(image, dtype=float)
+    if img.ndim != 2:
+        raise ValueError(f"image must be (T, W), got shape {img.shape}")
+    df = pd.DataFrame([{"t": t, "pixel": w, "value": img[t, w], "part": "digit" if t < DIGIT_ROWS else "distractor"}
+                       for t in range(img.shape[0]) for w in range(img.shape[1])])
+    base = alt.Chart(df, title=title).mark_rect().encode(
+        x=alt.X("pixel:O", axis=None), y=alt.Y("t:O", title="time step (row)"), tooltip=["t", "pixel", "value"])
+    digit = base.transform_filter("datum.part == 'digit'").encode(
+        color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], scheme="greys"), legend=None))
+    noise = base.transform_filter("datum.part == 'distractor'").encode(
+        color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], range=["#fdf0e6", "#8a3b00"]), legend=None))
+    return alt.layer(digit, noise).resolve_scale(color="independent").properties(width=120, height=14 * img.shape[0])

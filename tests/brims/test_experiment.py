@@ -96,3 +96,14 @@ def test_check_10_learning_small_preset_three_seeds():
     assert med("brims_test_acc") >= 0.80
     assert med("brims_distracted_acc") - med("lstm_distracted_acc") >= 0.15
     assert med("brims_distracted_acc") >= med("rims_distracted_acc") - 0.05
+
+
+def test_raster_input_preview_is_what_the_run_measures_the_raster_on(short_run):
+    cfg, exp, records = short_run
+    from neurodyn.brims.experiment import raster_input
+
+    image, label = raster_input(cfg)
+    assert image.shape == (8 + cfg.probe_rows, 8)
+    assert np.array_equal(image, exp.x_distracted[0].numpy())
+    art = next(r.artifacts for r in records if "raster" in r.artifacts)
+    assert label == art["raster_label"] and np.array_equal(image[:8], art["raster_digit"])

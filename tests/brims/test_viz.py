@@ -52,3 +52,12 @@ def test_raster_marks_distractor_steps_and_rejects_bad_shapes():
     with pytest.raises(ValueError, match="probe_distractors has shape"):
         figs.probe_chart({"probe_distractors": np.zeros((2, 3)), "probe_noise": np.zeros((2, 4)),
                           "probe_stretch": np.zeros((2, 4))}, ["brims", "lstm"], PROBE_ROWS, PROBE_SIGMAS, PROBE_STEPS)
+
+
+def test_sequence_chart_colours_digit_and_distractor_rows_apart():
+    image = np.zeros((11, 8))
+    spec = figs.sequence_chart(image).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert {r["part"] for r in rows if r["t"] < 8} == {"digit"} and {r["part"] for r in rows if r["t"] >= 8} == {"distractor"}
+    with pytest.raises(ValueError, match=r"image must be \(T, W\)"):
+        figs.sequence_chart(np.zeros(8))

@@ -36,13 +36,10 @@ def draw(records):
     run = job.config if job is not None else cfg  # figures follow the settings the run was started with
     names = model_names(run)
     evals = int(records[-1].metrics["eval_epoch"])
-    left, right = st.columns([3, 2])
-    with left:
-        ui.chart(lambda: figs.accuracy_chart(records, names, run.probe_rows), key="brims.accuracy", version=evals)
-    with right:
-        # twice per epoch is enough for the loss curve; every record (four a second) would keep the browser busy
-        ui.chart(lambda: figs.train_loss_chart(records, names), key="brims.loss",
-                 version=int(2 * records[-1].metrics["epoch"]))
+    ui.chart(lambda: figs.accuracy_chart(records, names, run.probe_rows), key="brims.accuracy", version=evals)
+    # twice per epoch is enough for the loss curve; every record (four a second) would keep the browser busy
+    ui.chart(lambda: figs.train_loss_chart(records, names), key="brims.loss",
+             version=int(2 * records[-1].metrics["epoch"]))
     st.caption(f"How to read this: solid lines are clean test digits, dashed lines the same digits followed by "
                f"{run.probe_rows} rows of random pixels before the readout. Measured here over seeds 0-5 of the "
                "small preset (20 epochs): with 4 distractor rows BRIMs 0.36-0.53 and the RIMs stack 0.47-0.58 "

@@ -69,7 +69,8 @@ def accuracy_chart(records: Sequence[Any], names: Sequence[str], probe_rows: int
             y=alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("model:N", title=None, scale=color_scale(_labels(names))),
             strokeDash=alt.StrokeDash("test:N", title=None,
-                                      scale=alt.Scale(domain=["clean", distracted], range=[[1, 0], [6, 3]])),
+                                      scale=alt.Scale(domain=["clean", distracted], range=[[1, 0], [6, 3]]),
+                                      legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#777777")),
             tooltip=["step", "model", "test", alt.Tooltip("value:Q", format=".3f")],
         )
         .properties(height=260)
@@ -135,12 +136,12 @@ def raster_chart(raster: np.ndarray, n_modules: Sequence[int], *, title: str = "
         .mark_rect(stroke="#888888", strokeWidth=0.3)
         .encode(
             x=alt.X("t:O", title="time step (row)"),
-            y=alt.Y("module:N", sort=order, title=None),
+            y=alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
             color=alt.Color("state:N", title=None, scale=alt.Scale(
                 domain=states, range=["#f4f4f4", "#111111", "#f9dcc4", "#8a3b00"])),
             tooltip=["t", "module", "state"],
         )
-        .properties(height=max(120, 16 * r.shape[1]))
+        .properties(width=alt.Step(24), height=alt.Step(20))  # cell sizes; the chart grows with T and n
     )
 
 
@@ -155,17 +156,18 @@ def slot_attention_chart(alpha_1: np.ndarray, alpha_2: np.ndarray) -> alt.FacetC
         rows += [{"panel": f"layer {layer + 1}: {SLOTS[s]}", "t": t, "module": f"m{m + 1}", "alpha": float(alpha[t, m, s])}
                  for t in range(T) for m in range(n) for s in range(slots)]
     df = pd.DataFrame(rows)
+    panels = list(dict.fromkeys(row["panel"] for row in rows))  # layer 1 null, bottom-up, top-down, then layer 2
     return (
         alt.Chart(df)
         .mark_rect()
         .encode(
             x=alt.X("t:O", title="time step"),
-            y=alt.Y("module:N", title=None),
+            y=alt.Y("module:N", title=None, axis=alt.Axis(labelOverlap=False)),
             color=alt.Color("alpha:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title="attention"),
             tooltip=["panel", "t", "module", alt.Tooltip("alpha:Q", format=".3f")],
         )
-        .properties(width=190, height=110)
-        .facet(facet=alt.Facet("panel:N", title=None), columns=3)
+        .properties(width=190, height=130)
+        .facet(facet=alt.Facet("panel:N", title=None, sort=panels), columns=3)
         .resolve_scale(y="independent")
     )
 
@@ -233,7 +235,7 @@ def train_loss_chart(records: Sequence[Any], names: Sequence[str]) -> alt.Chart:
             color=alt.Color("model:N", title=None, scale=color_scale(_labels(names))),
             tooltip=["epoch", "model", alt.Tooltip("loss:Q", format=".4f")],
         )
-        .properties(height=220)
+        .properties(height=240)
     )
 
 

@@ -375,11 +375,20 @@ class CompositionalAttention(nn.Module):
         )
 
     @staticmethod
-    def _project(x: Tensor, layers: tuple[nn.Linear, ...]) -> list[Tensor]:
-        """Apply several Linear layers to ``x`` with one matmul (weights concatenated on the fly)."""
-        weight = torch.cat([lin.weight for lin in layers])  # (sum of outputs, D)
-        bias = None if layers[0].bias is None else torch.cat([lin.bias for lin in layers])
-        return list(F.linear(x, weight, bias).split([lin.out_features for lin in layers], dim=-1))
+    def _project(
+        x: Tensor, layers: tuple[nn.Linear, ...], extra: tuple[Tensor, Tensor | None] | None = None
+    ) -> list[Tensor]:
+        """Apply several Linear layers to ``x`` with one matmul (weights concatenated on the fly).
+
+        ``extra`` is one more (weight (out, D), bias (out,) or None) map computed in the same matmul and returned
+        last; its bias is used only when the layers have biases.
+        """
+        weights, biases = [lin.weight for lin in layers], [lin.bias for lin in layers]
+        if extra is not None:
+            weights.append(extra[0])
+            biases.append(extra[1])
+        bias = None if biases[0] is None else torch.cat(biases)
+        return list(F.linear(x, torch.cat(weights), bias).split([w.shape[0] for w in weights], dim=-1))
 
     @staticmethod
     def _heads(t: Tensor, n: int) -> Tensor:
@@ -427,13 +436,11 @@ class CompositionalAttention(nn.Module):
         # <q̄_i, Z_ij Wk̄ᵀ> / sqrt(d_r) is <u_i, Z_ij>; the product of the two weights is taken once per call
         w_u = torch.matmul(self.retrieval_q_proj.weight.view(S, dr, -1).transpose(1, 2),
                            self.retrieval_k_proj.weight).transpose(1, 2) * dr**-0.5  # (S, d_v, D)
-        weight = torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight, w_u.reshape(S * dv, -1)])
-        bias = None
-        if self.q_proj.bias is not None:
+        b_u = None
+        if self.retrieval_q_proj.bias is not None:
             b_u = torch.matmul(self.retrieval_q_proj.bias.view(S, dr), self.retrieval_k_proj.weight) * dr**-0.5
-            bias = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias, b_u.reshape(S * dv)])
-        widths = [self.q_proj.out_features, self.k_proj.out_features, R * dv, S * dv]
-        q, k, v, u = F.linear(x, weight, bias).split(widths, dim=-1)
+            b_u = b_u.reshape(S * dv)
+        q, k, v, u = self._project(x, (self.q_proj, self.k_proj, self.v_proj), extra=(w_u.reshape(S * dv, -1), b_u))
         # all S x R pairings in one attention call: values [V_1 | ... | V_R] shared by the S searches
         z, attn = _attend(self._heads(q, S), self._heads(k, S), v, attn_mask, p, return_attention, fused)
         z = z.view(B, S, N, R, dv)  # (B, S, N, R*d_v) -> Z_ij[n] at z[b, i, n, j]

@@ -47,7 +47,7 @@ def draw(records):
                "0.86-0.93). So the clear effect at this budget is the modular stack's robustness to distraction. "
                "The card's two prototype seeds also had top-down ahead of the RIMs stack (+0.11 to +0.13); these "
                "six seeds do not show it (BRIMs minus RIMs stack: -0.22 to +0.02).")
-    latest = figs.latest_with(records, "raster")
+    latest = figs.latest_artifacts(records, "raster")
     if latest is not None:
         step, art = latest
         epoch = int(art["raster_epoch"])
@@ -64,7 +64,7 @@ def draw(records):
             ui.chart(lambda: figs.slot_attention_chart(art["raster_alpha_1"], art["raster_alpha_2"]),
                      key="brims.alpha", version=step, width="content")
         with t_probe:
-            probes = figs.latest_with(records, "probe_distractors")
+            probes = figs.latest_artifacts(records, "probe_distractors")
             if probes is None:
                 st.info("The probe curves appear after the first sweep (every "
                         f"{run.artifact_every} epochs and at the end).")

@@ -12,11 +12,13 @@ Pure chart builders from the records and artifacts of :mod:`neurodyn.attention.e
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 import altair as alt
 import numpy as np
 import pandas as pd
+
+from neurodyn.viz.theme import latest_artifacts, record_parts
 
 __all__ = [
     "latest_artifacts",
@@ -34,28 +36,13 @@ GREYS = alt.Scale(domain=[0, 1], scheme="greys")
 MODEL_COLORS = alt.Scale(domain=["Comp", "MHA"], range=["#d62728", "#1f77b4"])
 
 
-def _parts(rec: Any) -> tuple[int, Mapping[str, float], Mapping[str, Any]]:
-    if isinstance(rec, Mapping):
-        return int(rec["step"]), rec.get("metrics", {}), rec.get("artifacts", {}) or {}
-    return int(rec.step), rec.metrics, rec.artifacts
-
-
 def metrics_frame(records: Iterable[Any]) -> pd.DataFrame:
     """One row per record: ``step`` and every metric (accepts Records or their JSON dicts)."""
     rows = []
     for rec in records:
-        step, metrics, _ = _parts(rec)
+        step, metrics, _ = record_parts(rec)
         rows.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
     return pd.DataFrame(rows)
-
-
-def latest_artifacts(records: Sequence[Any]) -> tuple[int, dict[str, np.ndarray]] | None:
-    """(step, artifacts as numpy arrays) of the latest record that has artifacts, or None."""
-    for rec in reversed(records):
-        step, _, artifacts = _parts(rec)
-        if artifacts:
-            return step, {k: np.asarray(v) for k, v in artifacts.items()}
-    return None
 
 
 def value_score_chart(

@@ -18,10 +18,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from neurodyn.viz.theme import color_scale
+from neurodyn.viz.theme import color_scale, latest_artifacts
 
 __all__ = ["MODEL_LABELS", "accuracy_chart", "probe_chart", "raster_chart", "slot_attention_chart",
-           "slot_mass_chart", "dynamics_chart", "latest_with", "per_evaluation", "train_loss_chart", "sequence_chart"]
+           "slot_mass_chart", "dynamics_chart", "latest_artifacts", "per_evaluation", "train_loss_chart", "sequence_chart"]
 
 MODEL_LABELS = {"brims": "BRIMs", "rims": "RIMs stack (no top-down)", "lstm": "LSTM"}
 SLOTS = ("null", "bottom-up", "top-down")
@@ -30,14 +30,6 @@ DIGIT_ROWS = 8
 
 def _labels(names: Sequence[str]) -> list[str]:
     return [MODEL_LABELS.get(n, n) for n in names]
-
-
-def latest_with(records: Sequence[Any], key: str) -> tuple[int, dict[str, np.ndarray]] | None:
-    """(record step, artifacts as arrays) of the latest record whose artifacts contain ``key``, or None."""
-    for rec in reversed(records):
-        if key in rec.artifacts:
-            return int(rec.step), {k: np.asarray(v) for k, v in rec.artifacts.items()}
-    return None
 
 
 def per_evaluation(records: Sequence[Any], metrics: Sequence[str]) -> pd.DataFrame:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "color_scale", "metric_chart", "long_metrics", "paper_theme", "no_row_limit"]
+__all__ = ["PALETTE", "color_scale", "metric_chart", "long_metrics", "paper_theme", "no_row_limit", "record_parts",
+           "latest_artifacts"]
 
 # Colour-blind-safe categorical palette (Okabe-Ito order) that keeps contrast on white and on near-black.
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999"]
@@ -16,6 +18,22 @@ PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#C
 def color_scale(domain: Sequence[str]) -> alt.Scale:
     """A categorical colour scale over ``domain`` with the shared palette (stable colour per name)."""
     return alt.Scale(domain=list(domain), range=PALETTE[: max(1, len(domain))] if len(domain) <= len(PALETTE) else None)
+
+
+def record_parts(rec: Any) -> tuple[int, Mapping[str, float], Mapping[str, Any]]:
+    """(step, metrics, artifacts) of a Record or of its JSON dict."""
+    if isinstance(rec, Mapping):
+        return int(rec["step"]), rec.get("metrics", {}), rec.get("artifacts", {}) or {}
+    return int(rec.step), rec.metrics, rec.artifacts
+
+
+def latest_artifacts(records: Sequence[Any], key: str | None = None) -> tuple[int, dict[str, np.ndarray]] | None:
+    """(step, artifacts as numpy arrays) of the latest record that has artifacts (that contain ``key``), or None."""
+    for rec in reversed(records):
+        step, _, artifacts = record_parts(rec)
+        if artifacts and (key is None or key in artifacts):
+            return step, {k: np.asarray(v) for k, v in artifacts.items()}
+    return None
 
 
 def long_metrics(records: Sequence[Any], metrics: Sequence[str]) -> pd.DataFrame:

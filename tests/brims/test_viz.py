@@ -23,8 +23,8 @@ def records():
 def test_every_chart_compiles(records):
     cfg, recs = records
     names = model_names(cfg)
-    _, art = figs.latest_with(recs, "raster")
-    _, probes = figs.latest_with(recs, "probe_distractors")
+    _, art = figs.latest_artifacts(recs, "raster")
+    _, probes = figs.latest_artifacts(recs, "probe_distractors")
     charts = [figs.accuracy_chart(recs, names, cfg.probe_rows), figs.train_loss_chart(recs, names),
               figs.probe_chart(probes, names, PROBE_ROWS, PROBE_SIGMAS, PROBE_STEPS),
               figs.raster_chart(art["raster"], (cfg.n_modules_1, cfg.n_modules_2)),

@@ -163,8 +163,13 @@ def raster_input(config: Config) -> tuple[np.ndarray, int]:
     return x[0].numpy(), int(y[0])
 
 
-def _accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
-    return float((model(x).argmax(-1) == y).float().mean().item())
+def _accuracy(logits: Tensor, y: Tensor) -> float:
+    return float((logits.argmax(-1) == y).float().mean().item())
+
+
+def _over_time(traces: list, layer: int, field: str) -> Tensor:
+    """One field of a layer's traces stacked over time: ``mask`` (B, T, n) or ``alpha`` (B, T, n, slots)."""
+    return torch.stack([getattr(step[layer], field) for step in traces], dim=1)
 
 
 class BRIMsExperiment:
@@ -217,14 +222,13 @@ class BRIMsExperiment:
         self._order: Tensor | None = None
         self._clean_traces: list | None = None
         self._probe_acc = {key: np.zeros((len(self.names), 4)) for key in _PROBES}
-        self._metrics: dict[str, float] = {f"{n}_train_loss": math.nan for n in self.names}
+        x0, y0 = self.x_train[:config.batch_size], self.y_train[:config.batch_size]
+        with torch.no_grad():  # before any training the train loss is the loss on the first batch
+            self._metrics: dict[str, float] = {f"{n}_train_loss": float(F.cross_entropy(m(x0), y0))
+                                               for n, m in self.models.items()}
         for name in self.names:
             self._evaluate(name)
         self._metrics["eval_epoch"] = 0.0
-        for name in self.names:  # before any training the train loss is the loss on the first batch
-            with torch.no_grad():
-                first = self.x_train[:config.batch_size], self.y_train[:config.batch_size]
-                self._metrics[f"{name}_train_loss"] = float(F.cross_entropy(self.models[name](first[0]), first[1]))
 
     def _make_schedule(self) -> list[tuple]:
         cfg = self.config
@@ -296,11 +300,11 @@ class BRIMsExperiment:
         model = self.models[name].eval()
         if name == "brims":
             logits, self._clean_traces = model(self.x_test, return_traces=True)
-            self._metrics["brims_test_acc"] = float((logits.argmax(-1) == self.y_test).float().mean().item())
             self._metrics.update(_trace_metrics(self._clean_traces))
         else:
-            self._metrics[f"{name}_test_acc"] = _accuracy(model, self.x_test, self.y_test)
-        self._metrics[f"{name}_distracted_acc"] = _accuracy(model, self.x_distracted, self.y_test)
+            logits = model(self.x_test)
+        self._metrics[f"{name}_test_acc"] = _accuracy(logits, self.y_test)
+        self._metrics[f"{name}_distracted_acc"] = _accuracy(model(self.x_distracted), self.y_test)
 
     @torch.no_grad()
     def _probe(self, name: str, key: str) -> None:
@@ -316,15 +320,15 @@ class BRIMsExperiment:
             xs = [stretched(x, t) for t in PROBE_STEPS[1:]]
         row = self._probe_acc[key][self.names.index(name)]
         row[0] = self._metrics[f"{name}_test_acc"]  # K = 0, sigma = 0 and 8 rows are the clean test set
-        row[1:] = [_accuracy(model, xi, y) for xi in xs]
+        row[1:] = [_accuracy(model(xi), y) for xi in xs]
 
     @torch.no_grad()
     def _raster(self) -> dict[str, np.ndarray]:
         cfg = self.config
         brims = self.models["brims"].eval()
         logits, traces = brims(self.x_distracted, return_traces=True)
-        masks = [torch.stack([step[layer].mask for step in traces], dim=1) for layer in range(2)]  # (B, T, n_l)
-        alphas = [torch.stack([step[layer].alpha for step in traces], dim=1) for layer in range(2)]  # (B, T, n, s)
+        masks = [_over_time(traces, layer, "mask") for layer in range(2)]  # (B, T, n_l)
+        alphas = [_over_time(traces, layer, "alpha") for layer in range(2)]  # (B, T, n_l, slots)
         mass = np.zeros((2, 2, 3))
         for layer, a in enumerate(alphas):
             slot_mean = a.mean(dim=2)  # (B, T, slots): over modules
@@ -332,7 +336,7 @@ class BRIMsExperiment:
                 part = slot_mean[:, steps]
                 if part.shape[1]:
                     mass[layer, seg, : part.shape[-1]] = part.mean(dim=(0, 1)).cpu().numpy()
-        clean_masks = [torch.stack([step[layer].mask for step in self._clean_traces], dim=1) for layer in range(2)]
+        clean_masks = [_over_time(self._clean_traces, layer, "mask") for layer in range(2)]
         return {
             "raster": torch.cat(masks, dim=-1)[0].to(torch.int8).cpu().numpy(),
             "raster_alpha_1": alphas[0][0].cpu().numpy(),
@@ -351,8 +355,8 @@ def _trace_metrics(traces: list) -> dict[str, float]:
     """Per-layer slot attention, switch rate and mean active fraction from ``BRIMs(..., return_traces=True)``."""
     out = {}
     for layer in range(len(traces[0])):
-        mask = torch.stack([step[layer].mask for step in traces], dim=1)  # (B, T, n)
-        alpha = torch.stack([step[layer].alpha for step in traces], dim=1).mean(dim=(0, 1, 2))  # (slots,)
+        mask = _over_time(traces, layer, "mask")  # (B, T, n)
+        alpha = _over_time(traces, layer, "alpha").mean(dim=(0, 1, 2))  # (slots,)
         l = layer + 1
         out[f"null_mass_{l}"] = float(alpha[0])
         out[f"bottom_up_mass_{l}"] = float(alpha[1])

@@ -52,6 +52,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from neurodyn.core.validation import check_positive_ints
+
 __all__ = [
     "CompositionalAttention",
     "MultiHeadAttention",
@@ -63,16 +65,10 @@ __all__ = [
 # ----------------------------------------------------------------------------- parameter counts
 
 
-def _check_positive(**kwargs: int) -> None:
-    for name, value in kwargs.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _head_width(width: int | None, d_model: int, n: int, name: str, n_name: str) -> int:
     """An explicit head width, or ``d_model // n`` when it divides exactly."""
     if width is not None:
-        _check_positive(**{name: width})
+        check_positive_ints(**{name: width})
         return width
     if d_model % n != 0:
         raise ValueError(f"d_model={d_model} is not divisible by {n_name}={n}; pass {name} explicitly")
@@ -83,7 +79,7 @@ def _compositional_widths(
     D: int, S: int, R: int, d_search: int | None, d_value: int | None, d_retrieval: int | None
 ) -> tuple[int, int, int]:
     """(d_k, d_v, d_r) with the defaults D // S, D // R and d_r = D // S."""
-    _check_positive(d_model=D, n_searches=S, n_retrievals=R)
+    check_positive_ints(d_model=D, n_searches=S, n_retrievals=R)
     dk = _head_width(d_search, D, S, "d_search", "n_searches")
     dv = _head_width(d_value, D, R, "d_value", "n_retrievals")
     dr = _head_width(d_retrieval, D, S, "d_retrieval", "n_searches")
@@ -130,7 +126,7 @@ def mha_parameter_count(
 
     With ``bias`` add ``2 H d_k + H d_v + D``. Defaults d_k = d_v = D // H.
     """
-    _check_positive(d_model=d_model, n_heads=n_heads)
+    check_positive_ints(d_model=d_model, n_heads=n_heads)
     D, H = d_model, n_heads
     dk = _head_width(d_search, D, H, "d_search", "n_heads")
     dv = _head_width(d_value, D, H, "d_value", "n_heads")
@@ -486,7 +482,7 @@ class MultiHeadAttention(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        _check_positive(d_model=d_model, n_heads=n_heads)
+        check_positive_ints(d_model=d_model, n_heads=n_heads)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         D, H = d_model, n_heads

@@ -43,13 +43,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from neurodyn.core.validation import check_positive_ints
+
 __all__ = ["GroupLinear", "GroupLSTMCell", "BRIMsLayer", "BRIMs", "LayerTrace"]
-
-
-def _check_positive(**kwargs: int) -> None:
-    for name, value in kwargs.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 class GroupLinear(nn.Module):
@@ -71,7 +67,7 @@ class GroupLinear(nn.Module):
 
     def __init__(self, n: int, d_in: int, d_out: int, bias: bool = True) -> None:
         super().__init__()
-        _check_positive(n=n, d_in=d_in, d_out=d_out)
+        check_positive_ints(n=n, d_in=d_in, d_out=d_out)
         self.n, self.d_in, self.d_out = n, d_in, d_out
         bound = 1.0 / math.sqrt(d_in)  # nn.Linear's default range, per module
         self.weight = nn.Parameter(torch.empty(n, d_in, d_out).uniform_(-bound, bound))
@@ -106,7 +102,7 @@ class GroupLSTMCell(nn.Module):
 
     def __init__(self, n: int, d_in: int, d_hidden: int) -> None:
         super().__init__()
-        _check_positive(n=n, d_in=d_in, d_hidden=d_hidden)
+        check_positive_ints(n=n, d_in=d_in, d_hidden=d_hidden)
         self.n, self.d_in, self.d_hidden = n, d_in, d_hidden
         bound = 1.0 / math.sqrt(d_hidden)  # nn.LSTMCell's default range
         self.weight_ih = nn.Parameter(torch.empty(n, d_in, 4 * d_hidden).uniform_(-bound, bound))
@@ -198,15 +194,15 @@ class BRIMsLayer(nn.Module):
         comm_d_value: int = 16,
     ) -> None:
         super().__init__()
-        _check_positive(n_modules=n_modules, d_module=d_module, k_active=k_active, input_heads=input_heads,
+        check_positive_ints(n_modules=n_modules, d_module=d_module, k_active=k_active, input_heads=input_heads,
                         d_key=d_key)
         if k_active > n_modules:
             raise ValueError(f"k_active={k_active} exceeds n_modules={n_modules}: at most every module can be active")
         if not slot_widths:
             raise ValueError("a layer needs at least one non-null slot (its bottom-up input)")
-        _check_positive(**{f"slot_widths[{i}]": w for i, w in enumerate(slot_widths)})
+        check_positive_ints(**{f"slot_widths[{i}]": w for i, w in enumerate(slot_widths)})
         read_width = 2 * d_module if read_width is None else read_width
-        _check_positive(read_width=read_width)
+        check_positive_ints(read_width=read_width)
         if read_width % input_heads:
             raise ValueError(f"read_width={read_width} is not divisible by input_heads={input_heads}")
         n, d = n_modules, d_module
@@ -221,7 +217,7 @@ class BRIMsLayer(nn.Module):
                                        for w in self.slot_widths)
         self.cell = GroupLSTMCell(n, read_width, d)
         if self.communication:
-            _check_positive(comm_heads=comm_heads, comm_d_key=comm_d_key, comm_d_value=comm_d_value)
+            check_positive_ints(comm_heads=comm_heads, comm_d_key=comm_d_key, comm_d_value=comm_d_value)
             self.comm_heads, self.comm_d_key, self.comm_d_value = comm_heads, comm_d_key, comm_d_value
             # module-specific query, key and value maps side by side (one batched product), then WG_m and WF_m
             self.comm_qkv = GroupLinear(n, d, comm_heads * (2 * comm_d_key + comm_d_value), bias=False)
@@ -353,7 +349,7 @@ class BRIMs(nn.Module):
         comm_d_value: int = 16,
     ) -> None:
         super().__init__()
-        _check_positive(d_input=d_input, n_classes=n_classes, d_embed=d_embed)
+        check_positive_ints(d_input=d_input, n_classes=n_classes, d_embed=d_embed)
         n_modules, d_module, k_active = tuple(n_modules), tuple(d_module), tuple(k_active)
         L = len(n_modules)
         if L == 0 or len(d_module) != L or len(k_active) != L:
@@ -364,7 +360,7 @@ class BRIMs(nn.Module):
             raise ValueError(f"read_width needs {L} entries, got {read_width}")
         for name, values in (("n_modules", n_modules), ("d_module", d_module), ("k_active", k_active),
                              ("read_width", read_width)):
-            _check_positive(**{f"{name}[{i}]": v for i, v in enumerate(values)})
+            check_positive_ints(**{f"{name}[{i}]": v for i, v in enumerate(values)})
         self.d_input, self.n_classes, self.top_down = d_input, n_classes, bool(top_down)
         self.n_modules, self.d_module, self.k_active = n_modules, d_module, k_active
         widths = [n * d for n, d in zip(n_modules, d_module)]  # H^l width

@@ -1,6 +1,6 @@
 """neurodyn lab dashboard: `streamlit run app.py`.
 
-Navigation lists the home page and every paper page that works (``registry.PAPERS`` entries with a page file).
+Navigation lists the home page and the page of every registered paper (``registry.papers()``, one per paper package).
 Expensive one-off costs (numba's JIT behind UMAP) are paid once per process in the background at start-up.
 """
 
@@ -15,6 +15,5 @@ st.set_page_config(page_title="neurodyn lab", page_icon="🧠", layout="wide")
 start_warmup()
 
 pages = [st.Page("pages/home.py", title="Home", icon="🏠", default=True)]
-pages += [st.Page(f"pages/{p.page}", title=p.short, icon=p.icon, url_path=p.page.removesuffix(".py"))
-          for p in registry.PAPERS if p.page]
+pages += [st.Page(f"pages/{p.page}", title=p.short, icon=p.icon, url_path=p.key) for p in registry.papers()]
 st.navigation(pages).run()

@@ -1,7 +1,7 @@
 """neurodyn: live, tested reproductions of ten papers on neural dynamics, attention and optimal transport.
 
 Importing ``neurodyn`` is cheap: it pulls in no torch, streamlit, umap or scanpy. The paper packages
-(``neurodyn.games``, ``neurodyn.lyapunov``, ``neurodyn.attention``, ``neurodyn.udemd``, ...) and the
+(``neurodyn.lead``, ``neurodyn.lyapunov``, ``neurodyn.attention``, ``neurodyn.udemd``, ...) and the
 experiment registry (``neurodyn.core.registry``) are imported on demand.
 """
 

@@ -5,8 +5,9 @@ Examples
 ``python -m neurodyn list``
 ``python -m neurodyn run lead --preset small --seed 0 --set lr=0.05 --steps 200 --out runs/lead.jsonl``
 
-Each record is one JSON line ``{"step": ..., "metrics": {...}, "artifacts": {...}}``; the last line is a summary
-``{"summary": {...}}`` with the experiment, preset, config, steps, wall time, status and last metrics.
+Each record is one JSON line ``{"step": ..., "metrics": {...}, "artifacts": {...}}``; the last line is
+``{"summary": {...}}``, the same summary that heads a run record (:func:`neurodyn.core.export.run_summary`: the
+experiment, preset, config, steps, wall time, status, last metrics and the paper's claim checks on this run).
 Unknown names, presets or keys print the valid ones and exit with status 2.
 """
 
@@ -36,9 +37,10 @@ def _progress(out: IO[str], done: int, total: int, t0: float, metrics: dict) -> 
 def _cmd_list(args: argparse.Namespace) -> int:
     from neurodyn.core import registry
 
-    for name in registry.names():
-        spec = registry.get(name)
-        print(f"{name:<16} {spec.title}  [{spec.paper}]  presets: {', '.join(spec.presets)}")
+    for paper in registry.papers():
+        for spec in paper.experiments:
+            presets = ", ".join(spec.presets)
+            print(f"{spec.name:<16} {spec.title}  [{paper.key}, arXiv:{paper.arxiv}]  presets: {presets}")
     return 0
 
 
@@ -46,7 +48,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import torch
 
     from neurodyn.core import registry
-    from neurodyn.core.config import ConfigError, parse_assignments, to_dict
+    from neurodyn.core.config import ConfigError, parse_assignments
+    from neurodyn.core.export import run_summary
     from neurodyn.core.loop import non_finite_metrics, record_to_json, run
 
     try:
@@ -69,33 +72,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
     sink = open(out_path, "w") if out_path is not None else None
-    status, message, last, n = "done", "", {}, 0
+    status, message, records = "done", "", []
     t0 = time.perf_counter()
     try:
         for rec in run(exp, total):
-            n += 1
             bad = non_finite_metrics(rec)
             if bad:
                 status, message = "failed", f"diverged at step {rec.step}: {', '.join(bad)} not finite"
                 break
-            last = dict(rec.metrics)
+            records.append(rec)
             if sink is not None:
                 sink.write(json.dumps(record_to_json(rec)) + "\n")
             if not args.quiet:
-                _progress(sys.stderr, n, total, t0, last)
+                _progress(sys.stderr, len(records), total, t0, dict(rec.metrics))
     except KeyboardInterrupt:
         status, message = "stopped", "interrupted"
     finally:
-        summary = {
-            "experiment": args.name,
-            "preset": args.preset,
-            "config": to_dict(cfg),
-            "steps": n,
-            "seconds": round(time.perf_counter() - t0, 3),
-            "status": status,
-            "message": message,
-            "last_metrics": last,
-        }
+        summary = run_summary(args.name, cfg, records, status=status, message=message, preset=args.preset,
+                              seconds=time.perf_counter() - t0)
         if sink is not None:
             sink.write(json.dumps({"summary": summary}) + "\n")
             sink.close()
@@ -106,10 +100,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
-    from neurodyn.core.warmup import TASKS, run_warmup
+    from neurodyn.core.warmup import run_warmup, tasks
 
-    seconds, errors = run_warmup()
-    print(f"warm-up: {len(TASKS)} task(s) in {seconds:.1f} s" + (f"; failed: {errors}" if errors else ""))
+    seconds, errors = run_warmup(progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(f"warm-up: {len(tasks())} task(s) in {seconds:.1f} s" + (f"; failed: {errors}" if errors else ""))
     return 1 if errors else 0
 
 

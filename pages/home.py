@@ -14,17 +14,37 @@ st.markdown(
     "oracles."
 )
 
-ready = [p for p in registry.PAPERS if p.page]
-st.subheader(f"Papers ({len(ready)} of {len(registry.PAPERS)} pages ready)")
-for paper in registry.PAPERS:
+# Papers whose package is not written yet: (title, arXiv id, claim). Each moves to its own package's SPEC when built.
+PLANNED = (
+    ("Advantages of biologically-inspired adaptive neural activation in RNNs", "2006.12253",
+     "Learning each unit's activation shape, with adaptation, helps recurrent networks learn and stay robust to "
+     "input changes."),
+    ("Gradient Starvation: A Learning Proclivity in Neural Networks", "2011.09468",
+     "Cross-entropy training lets a few dominant features starve the others of gradient; spectral decoupling "
+     "counters it."),
+    ("Implicit Regularization via Neural Feature Alignment", "2008.00938",
+     "During training the tangent features align with the target, a form of implicit regularisation that the "
+     "tangent kernel's alignment measures."),
+    ("Systematic Evaluation of Causal Discovery in Visual Model-Based RL", "2107.00848",
+     "Environments with known causal graphs show how well world models induce causal structure, and where they "
+     "fail."),
+    ("Efficient and robust multi-task learning in the brain with modular latent primitives", "2105.14108",
+     "A few pre-trained recurrent modules, recombined, learn new tasks with far fewer parameter updates and more "
+     "robustly than one network trained on all."),
+)
+
+ready = registry.papers()
+st.subheader(f"Papers ({len(ready)} of {len(ready) + len(PLANNED)} pages ready)")
+for paper in ready:
     with st.container(border=True):
         left, right = st.columns([5, 2])
-        left.markdown(f"**{paper.icon} {paper.title}**  \n"
-                      f"[arXiv:{paper.arxiv}](https://arxiv.org/abs/{paper.arxiv}) · {paper.claim}")
-        if paper.page:
-            right.page_link(f"pages/{paper.page}", label=f"Open: {paper.short}", icon="▶️")
-        else:
-            right.caption("Planned: the page is not built yet.")
+        left.markdown(f"**{paper.icon} {paper.title}**  \n[arXiv:{paper.arxiv}]({paper.url}) · {paper.claim}")
+        right.page_link(f"pages/{paper.page}", label=f"Open: {paper.short}", icon="▶️")
+for title, arxiv, claim in PLANNED:
+    with st.container(border=True):
+        left, right = st.columns([5, 2])
+        left.markdown(f"**📄 {title}**  \n[arXiv:{arxiv}](https://arxiv.org/abs/{arxiv}) · {claim}")
+        right.caption("Planned: the page is not built yet.")
 
 mgr, warm = get_manager(), warmup_state()
 st.caption(

@@ -1,4 +1,4 @@
-"""Suite-wide settings (one torch thread, a fixed numba cache) and a toy experiment for the core tests."""
+"""Suite-wide settings (one torch thread, a fixed numba cache) and the template paper registered for the core tests."""
 
 from __future__ import annotations
 
@@ -9,43 +9,34 @@ import warnings
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".numba_cache"))
 warnings.filterwarnings("ignore", message=".*render_modes.*")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import pytest
+import torch
 
-sys.path.insert(0, os.path.dirname(__file__))  # toy_experiment must be importable by worker processes too
+sys.path.insert(0, os.path.dirname(__file__))  # worker_probe must be importable by worker processes too
 
-from neurodyn.core import registry  # noqa: E402
-from toy_experiment import ToyConfig, ToyExperiment  # noqa: E402
+from neurodyn.core import registry
+from neurodyn.template.experiment import Config as TemplateConfig
+from neurodyn.template.experiment import LeastSquares
 
 torch.set_num_threads(1)
-
-# --- a tiny but real experiment for the core, CLI and UI tests ---------------------------------------------
-
-
-TOY_PRESETS = {"small": ToyConfig(), "paper": ToyConfig(n_steps=200)}
+registry.add_package("neurodyn.template")  # the template paper: a small, real experiment for the core tests
 
 
 @pytest.fixture
-def toy_registered(monkeypatch):
-    """Register the toy experiment as ``toy`` for the duration of a test."""
-    spec = registry.ExperimentSpec(
-        name="toy", config_cls=ToyConfig, presets=TOY_PRESETS, build=ToyExperiment, title="Toy least squares",
-        paper="", module=__name__,
-    )
-    monkeypatch.setitem(registry._MODULES, "toy", __name__)
-    monkeypatch.setitem(registry._CACHE, "toy", spec)
-    return spec
+def toy_registered():
+    """The template paper's experiment spec (registered as ``template`` for the whole suite)."""
+    return registry.get("template")
 
 
 @pytest.fixture
 def toy_config():
-    return ToyConfig
+    return TemplateConfig
 
 
 @pytest.fixture
 def toy_build():
-    return ToyExperiment
+    return LeastSquares
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import time
 from pathlib import Path
 
@@ -12,26 +13,43 @@ from neurodyn.core import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PAGES = [p.page for p in registry.PAPERS if p.page]
+PAPERS = {p.page: p for p in registry.papers()}  # the dashboard's papers and the template (registered in conftest)
 
 
-def test_app_shell_shows_home_and_lists_only_ready_pages():
+def test_every_page_file_belongs_to_a_registered_paper():
+    files = {f.name for f in (ROOT / "pages").glob("*.py")} - {"home.py"}
+    assert files == set(PAPERS)
+
+
+def test_app_shell_shows_home_and_every_registered_paper():
+    home = ast.parse((ROOT / "pages" / "home.py").read_text())
+    planned = next(n.value for n in home.body if isinstance(n, ast.Assign) and n.targets[0].id == "PLANNED")
+    n_planned = len(ast.literal_eval(planned))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value.endswith("neurodyn lab")
-    ready = [p for p in registry.PAPERS if p.page]
-    assert sum("Planned" in c.value for c in at.caption) == len(registry.PAPERS) - len(ready)
+    assert sum("Planned" in c.value for c in at.caption) == n_planned
+    assert f"({len(registry.papers())} of {len(registry.papers()) + n_planned} pages ready)" in at.subheader[0].value
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", [p for p in PAPERS if PAPERS[p].key in registry.PACKAGES])
 def test_page_loads_through_the_navigation_without_exception(page):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
     at.switch_page(f"pages/{page}").run()
     assert not at.exception, at.exception
-    assert at.title[0].value == registry.get(next(p for p in registry.PAPERS if p.page == page).experiments[0]).title
+    assert at.title[0].value == PAPERS[page].experiments[0].title
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", PAPERS)
+def test_page_shows_its_claims_before_a_run(page):
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90).run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    claims = PAPERS[page].claims_for(PAPERS[page].experiments[0].name)
+    assert "Claim checks" in text and all(c.text in text for c in claims)
+
+
+@pytest.mark.parametrize("page", PAPERS)
 def test_page_starts_a_run_and_stop_keeps_the_partial_records(page):
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90).run()
     start = [b for b in at.button if b.key and b.key.endswith(".start")]
@@ -53,7 +71,7 @@ def test_page_starts_a_run_and_stop_keeps_the_partial_records(page):
 
 
 def test_attention_page_previews_the_held_out_task_before_a_run_and_replaces_it_with_the_run():
-    at = AppTest.from_file(str(ROOT / "pages" / "compositional_attention.py"), default_timeout=90).run()
+    at = AppTest.from_file(str(ROOT / "pages" / "attention.py"), default_timeout=90).run()
     assert not at.exception
     assert any("What the maps will be compared with" in c.value for c in at.caption)
     assert len(at.get("vega_lite_chart")) == 1  # the task preview, before any run
@@ -81,7 +99,7 @@ def test_lead_page_previews_the_game_and_draws_the_spectral_tab_only_while_open(
 
 
 @pytest.mark.parametrize("page,model,want", [
-    ("compositional_attention.py", "Comp(S=2, R=2)", "attention parameters"),
+    ("attention.py", "Comp(S=2, R=2)", "attention parameters"),
     ("brims.py", "brims", "parameters"),
 ])
 def test_model_size_table_shows_the_sizes_of_the_configured_models(page, model, want):
@@ -93,7 +111,7 @@ def test_model_size_table_shows_the_sizes_of_the_configured_models(page, model, 
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90).run()
     assert not at.exception
     table = at.dataframe[0].value
-    oracle = attention_table(AttentionConfig()) if page.startswith("compositional") else brims_table(BRIMsConfig())
+    oracle = attention_table(AttentionConfig()) if page == "attention.py" else brims_table(BRIMsConfig())
     row = table[table["model"] == model].iloc[0]
     assert row[want] == next(r for r in oracle if r["model"] == model)[want]
     if page == "brims.py":
@@ -105,3 +123,23 @@ def test_brims_page_previews_the_raster_input_before_a_run():
     assert not at.exception
     assert any("What the module-activation raster will be measured on" in c.value for c in at.caption)
     assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_live_view_draws_the_run_with_the_config_it_was_started_with():
+    """Change a widget after a run: the figures and the claim checks still describe the run, not the sidebar."""
+    from neurodyn.template.experiment import Config, contraction_rate
+
+    at = AppTest.from_file(str(ROOT / "pages" / "template.py"), default_timeout=90).run()
+    at.button(key="template.start").click().run()
+    job = at.session_state["nd.job.template"]
+    assert job.wait(60) and job.state.value == "done", job.message
+    at.run()
+    rho_run = contraction_rate(Config(n_steps=60))
+    assert any(f"ρ = {rho_run:.4f}" in m.value for m in at.markdown)
+    at.select_slider(key="nd.template.lr").set_value(0.2).run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    rho_new = contraction_rate(Config(lr=0.2))
+    assert f"(η = 0.1): **ρ = {rho_run:.4f}**" in text and f"{rho_new:.4f}" not in text
+    assert "✅ reproduced" in text and f"within 2% of ρ = {rho_run:.4f}" in text
+    assert any("The settings changed since this run" in c.value for c in at.caption)

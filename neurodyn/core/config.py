@@ -28,7 +28,7 @@ import dataclasses
 import math
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 __all__ = [
     "ConfigError",
@@ -58,13 +58,14 @@ class ConfigError(ValueError):
 def param(
     default: Any,
     *,
-    min: float | None = None,  # noqa: A002 - the natural name in a field declaration
-    max: float | None = None,  # noqa: A002
+    min: float | None = None,
+    max: float | None = None,
     step: float | None = None,
     log: bool = False,
     choices: Iterable[str] | None = None,
-    help: str = "",  # noqa: A002
+    help: str = "",
     label: str | None = None,
+    applies: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> Any:
     """Declare a config field with the metadata the UI, CLI and URL need.
 
@@ -83,7 +84,11 @@ def param(
     help : str
         One line shown as the widget's tooltip and in CLI errors.
     label : str, optional
-        Widget label; defaults to the field name.
+        Widget label in words; defaults to the field name with spaces.
+    applies : callable, optional
+        ``applies(values) -> bool`` over the config's current values (a mapping of field names): where it is false the
+        field does not apply (e.g. an LSTM-only option while the cell is a GRU) and the sidebar hides its widget; the
+        field keeps its value.
 
     Returns
     -------
@@ -97,6 +102,7 @@ def param(
         "choices": tuple(choices) if choices is not None else None,
         "help": help,
         "label": label,
+        "applies": applies,
     }
     return field(default=default, metadata=meta)
 
@@ -115,6 +121,7 @@ class FieldSpec:
     choices: tuple[str, ...] | None = None
     help: str = ""
     label: str | None = None
+    applies: Callable[[Mapping[str, Any]], bool] | None = None
 
     def describe(self) -> str:
         """One line ``name (type, range): help`` for error messages and ``--help`` text."""
@@ -124,7 +131,8 @@ class FieldSpec:
             rng = f"{self.min}..{self.max}"
         else:
             rng = self.type.__name__
-        return f"{self.name} ({self.type.__name__}, {rng}, default {self.default!r}){': ' + self.help if self.help else ''}"
+        tail = f": {self.help}" if self.help else ""
+        return f"{self.name} ({self.type.__name__}, {rng}, default {self.default!r}){tail}"
 
 
 def fields_of(cls_or_cfg: Any) -> list[FieldSpec]:
@@ -160,6 +168,7 @@ def fields_of(cls_or_cfg: Any) -> list[FieldSpec]:
                 choices=m.get("choices"),
                 help=m.get("help", ""),
                 label=m.get("label"),
+                applies=m.get("applies"),
             )
         )
     return specs

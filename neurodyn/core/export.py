@@ -20,7 +20,8 @@ from typing import Any, Sequence
 from neurodyn.core.config import to_dict
 from neurodyn.core.loop import Record, record_to_json
 
-__all__ = ["records_frame", "records_csv", "run_record", "run_json", "chart_bytes", "versions", "git_revision",
+__all__ = ["records_frame", "records_csv", "claim_checks", "run_summary", "run_record", "run_json", "chart_bytes",
+           "versions", "git_revision",
            "data_dir", "save_run"]
 
 _PACKAGES = ("neurodyn", "torch", "numpy", "scipy", "streamlit", "altair", "scikit-learn", "pot", "umap-learn",
@@ -64,11 +65,34 @@ def records_csv(records: Sequence[Record]) -> bytes:
     return records_frame(records).to_csv(index=False).encode()
 
 
-def run_record(
+def claim_checks(name: str, config: Any, records: Sequence[Record]) -> list[dict[str, Any]]:
+    """The claim checks of experiment ``name`` evaluated on ``records`` (empty for an unregistered experiment).
+
+    Parameters
+    ----------
+    name : str
+    config : dataclass config
+    records : sequence of Record
+
+    Returns
+    -------
+    list of dict
+        One per claim: key, claim, source, paper_value, verdict, measured, threshold, detail.
+    """
+    from neurodyn.core import registry
+
+    try:
+        paper = registry.paper_of(name)
+    except KeyError:
+        return []
+    return [c.to_json(records, config) for c in paper.claims_for(name)]
+
+
+def run_summary(
     name: str, config: Any, records: Sequence[Record], *, status: str = "", message: str = "", device: str = "",
     preset: str | None = None, seconds: float | None = None,
 ) -> dict[str, Any]:
-    """A self-describing JSON-ready record of one run: config, seed, versions, device, git revision, records.
+    """What a run was and how it ended, without its records: the CLI's summary line and the head of a run record.
 
     Parameters
     ----------
@@ -87,8 +111,12 @@ def run_record(
     Returns
     -------
     dict
+        experiment, preset, config, seed, status, message, device, steps, seconds, last_metrics, claims (see
+        :func:`claim_checks`), created, versions, git, rerun (a CLI command that repeats the run).
     """
     cfg = to_dict(config)
+    last = record_to_json(records[-1], artifacts=False)["metrics"] if records else {}
+    rerun = f"python -m neurodyn run {name}" + (f" --preset {preset}" if preset else "")
     return {
         "experiment": name,
         "preset": preset,
@@ -97,13 +125,36 @@ def run_record(
         "status": status,
         "message": message,
         "device": device or str(cfg.get("device", "cpu")),
-        "seconds": seconds,
+        "steps": len(records),
+        "seconds": None if seconds is None else round(float(seconds), 3),
+        "last_metrics": last,
+        "claims": claim_checks(name, config, records),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
         "git": git_revision(),
-        "rerun": f"python -m neurodyn run {name} " + " ".join(f"--set {k}={v}" for k, v in cfg.items()),
-        "records": [record_to_json(r) for r in records],
+        "rerun": rerun + "".join(f" --set {k}={v}" for k, v in cfg.items()),
     }
+
+
+def run_record(
+    name: str, config: Any, records: Sequence[Record], *, status: str = "", message: str = "", device: str = "",
+    preset: str | None = None, seconds: float | None = None,
+) -> dict[str, Any]:
+    """A self-describing JSON-ready record of one run: :func:`run_summary` plus every record.
+
+    Parameters
+    ----------
+    name, config, records, status, message, device, preset, seconds
+        As for :func:`run_summary`.
+
+    Returns
+    -------
+    dict
+    """
+    out = run_summary(name, config, records, status=status, message=message, device=device, preset=preset,
+                      seconds=seconds)
+    out["records"] = [record_to_json(r) for r in records]
+    return out
 
 
 def run_json(*args: Any, **kwargs: Any) -> bytes:

@@ -19,13 +19,15 @@ list. The page's fragment reads that list a few times per second and sends a hea
 - **Threads per job.** Each worker sets ``torch.set_num_threads(torch_threads)`` (default 1: several small models
   on a 2-core machine are much faster with one thread each than fighting over two).
 
-Configuration by environment: ``NEURODYN_WORKERS`` (``process`` or ``thread``), ``NEURODYN_MAX_JOBS``, ``NEURODYN_TORCH_THREADS``, ``NEURODYN_HEARTBEAT_TIMEOUT``
+Configuration by environment: ``NEURODYN_WORKERS`` (``process`` or ``thread``), ``NEURODYN_MAX_JOBS``,
+``NEURODYN_TORCH_THREADS``, ``NEURODYN_HEARTBEAT_TIMEOUT``
 (seconds), ``NEURODYN_MAX_JOB_SECONDS`` (wall-clock budget of one job), ``NEURODYN_DATA_DIR`` (finished runs are
 saved there as JSON run records when set).
 """
 
 from __future__ import annotations
 
+import atexit
 import enum
 import itertools
 import logging
@@ -36,8 +38,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from neurodyn.core import registry
 from neurodyn.core.export import data_dir, run_record, save_run
-from neurodyn.core.loop import Experiment, Record, non_finite_metrics
+from neurodyn.core.loop import Experiment, Record, non_finite_metrics, run
 
 __all__ = ["JobState", "Job", "JobManager", "JobLimitError", "get_manager", "default_max_running"]
 
@@ -73,7 +76,7 @@ class Job:
     name: str
     config: Any
     session_id: str
-    build: Callable[[Any], Experiment] | None
+    build: Callable[[Any], Experiment]
     id: int = field(default_factory=lambda: next(_ids))
     records: list[Record] = field(default_factory=list)
     state: JobState = JobState.QUEUED
@@ -213,12 +216,15 @@ class JobManager:
         if self.max_running < 1:
             raise ValueError(f"max_running must be >= 1, got {max_running}")
         self.heartbeat_timeout = (
-            float(heartbeat_timeout) if heartbeat_timeout is not None else _env_float("NEURODYN_HEARTBEAT_TIMEOUT", 15.0)
+            float(heartbeat_timeout) if heartbeat_timeout is not None
+            else _env_float("NEURODYN_HEARTBEAT_TIMEOUT", 15.0)
         )
         self.torch_threads = int(torch_threads) if torch_threads is not None else int(
             _env_float("NEURODYN_TORCH_THREADS", 1)
         )
-        self.max_seconds = float(max_seconds) if max_seconds is not None else _env_float("NEURODYN_MAX_JOB_SECONDS", 900.0)
+        self.max_seconds = (
+            float(max_seconds) if max_seconds is not None else _env_float("NEURODYN_MAX_JOB_SECONDS", 900.0)
+        )
         self._lock = threading.Condition()
         self._queue: list[Job] = []
         self._running: set[Job] = set()
@@ -229,6 +235,9 @@ class JobManager:
             from neurodyn.core.workers import WorkerPool
 
             self._pool = WorkerPool(self.max_running, torch_threads=self.torch_threads)
+        # Before multiprocessing's own exit hook terminates the workers (registered earlier, so it runs later): cancel
+        # the jobs and ask each worker to exit, so that none is killed holding a semaphore (Ctrl-C, `docker stop`).
+        atexit.register(self.shutdown, 2.0)
         if self.heartbeat_timeout > 0:
             threading.Thread(target=self._watchdog, name="neurodyn-watchdog", daemon=True).start()
 
@@ -248,8 +257,9 @@ class JobManager:
         session_id : str
             Identifies the browser session; one active job per session.
         build : callable, optional
-            ``build(config) -> Experiment``, called in the worker; default the registry's build for ``name``. In
-            process mode it must be picklable (a module-level function or class, or a ``functools.partial``).
+            ``build(config) -> Experiment``, called in the worker; default the registry's build for ``name`` (looked
+            up here, at submit). In process mode it must be picklable (a module-level function or class, or a
+            ``functools.partial``).
         alive : callable, optional
             ``alive() -> bool``: whether the session's connection is still open. A job whose heartbeats stop but
             whose session is still connected (a hidden tab whose timers the browser throttles) keeps running; one
@@ -272,7 +282,8 @@ class JobManager:
                 raise JobLimitError(
                     f"this session already has a {prev.state.value} run ({prev.name}); stop it before starting another"
                 )
-            job = Job(name=name, config=config, session_id=session_id, build=build, alive=alive)
+            job = Job(name=name, config=config, session_id=session_id, build=build or registry.get(name).build,
+                      alive=alive)
             self._jobs[session_id] = job
             self._queue.append(job)
         threading.Thread(target=self._work, args=(job,), name=f"neurodyn-job-{job.id}", daemon=True).start()
@@ -462,27 +473,24 @@ class JobManager:
         try:
             import torch
 
-            from neurodyn.core import registry
-
             torch.set_num_threads(max(1, self.torch_threads))
             job.started_at = time.monotonic()
             job.state = JobState.RUNNING
             job.phase = "building the model"
-            build = job.build if job.build is not None else registry.get(job.name).build
-            exp = job.experiment = build(job.config)
+            exp = job.experiment = job.build(job.config)
             job.total_steps = int(getattr(exp, "total_steps", 0)) or None
             job.phase = "training"
-            while not exp.done:
-                if job.cancelled:
-                    self._finish(job, JobState.STOPPED)
-                    return
-                if job.elapsed > self.max_seconds:
-                    self._finish(job, JobState.STOPPED, f"stopped at the time budget of {self.max_seconds:.0f} s")
-                    return
-                if not self._check_record(job, exp.step()):
+            out_of_time = lambda: job.elapsed > self.max_seconds  # noqa: E731 - read twice below
+            for rec in run(exp, cancel=lambda: job.cancelled or out_of_time()):
+                if not self._check_record(job, rec):
                     self._finish(job, JobState.FAILED)
                     return
-            self._finish(job, JobState.DONE, f"finished {len(job.records)} steps in {job.elapsed:.1f} s")
+            if job.cancelled:
+                self._finish(job, JobState.STOPPED)
+            elif not exp.done and out_of_time():
+                self._finish(job, JobState.STOPPED, f"stopped at the time budget of {self.max_seconds:.0f} s")
+            else:
+                self._finish(job, JobState.DONE, f"finished {len(job.records)} steps in {job.elapsed:.1f} s")
         except Exception as exc:  # a broken run must never take the page down
             log.error("job %s (%s) failed:\n%s", job.id, job.name, traceback.format_exc())
             self._finish(job, JobState.FAILED, f"the run failed: {type(exc).__name__}: {exc}")
@@ -503,7 +511,8 @@ class JobManager:
                     if connected:
                         job.heartbeat()  # hidden tab, throttled timers, still connected
                     else:
-                        job.cancel(f"cancelled: the browser session sent no heartbeat for {self.heartbeat_timeout:.0f} s")
+                        job.cancel("cancelled: the browser session sent no heartbeat for "
+                                   f"{self.heartbeat_timeout:.0f} s")
 
 
 _MANAGER: JobManager | None = None

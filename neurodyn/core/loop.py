@@ -8,13 +8,12 @@ the CLI, a test) decides the pace, which keeps stepping apart from the timer as 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Iterator, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Record", "Experiment", "run", "take_for", "record_to_json", "non_finite_metrics"]
+__all__ = ["Record", "Experiment", "run", "record_to_json", "non_finite_metrics"]
 
 
 @dataclass(frozen=True)
@@ -53,46 +52,43 @@ class Experiment(Protocol):
         ...
 
 
-def run(exp: Experiment, n_steps: int | None = None) -> Iterator[Record]:
-    """Yield records from ``exp.step()`` until the experiment is done or ``n_steps`` were taken.
+def run(exp: Experiment, n_steps: int | None = None, *, cancel: Callable[[], bool] | None = None) -> Iterator[Record]:
+    """Yield records from ``exp.step()`` until the experiment is done, ``n_steps`` were taken or ``cancel()`` is true.
+
+    The one loop of neurodyn: the background jobs (thread and worker process), the CLI, the tests and the benchmarks
+    all drive experiments through it.
 
     Parameters
     ----------
     exp : Experiment
     n_steps : int, optional
         Upper bound on the number of steps; ``None`` runs until ``exp.done``.
+    cancel : callable, optional
+        ``cancel() -> bool``, asked before every step; the loop ends (without taking the step) once it is true.
 
     Yields
     ------
     Record
+
+    Examples
+    --------
+    >>> class Count:
+    ...     config, total_steps, k = None, 3, 0
+    ...     done = property(lambda self: self.k >= self.total_steps)
+    ...     def step(self):
+    ...         self.k += 1
+    ...         return Record(self.k - 1, {"k": float(self.k)})
+    >>> [r.step for r in run(Count())]
+    [0, 1, 2]
+    >>> [r.step for r in run(Count(), cancel=lambda: True)]
+    []
     """
     taken = 0
     while not exp.done and (n_steps is None or taken < n_steps):
+        if cancel is not None and cancel():
+            return
         yield exp.step()
         taken += 1
-
-
-def take_for(records: Iterator[Record], seconds: float) -> list[Record]:
-    """Pull records from an iterator for about ``seconds`` of wall time (always at least one, if any is left).
-
-    Parameters
-    ----------
-    records : iterator of Record
-        Typically ``run(exp)``.
-    seconds : float
-        Time budget; the last step may overrun it.
-
-    Returns
-    -------
-    list of Record
-    """
-    out: list[Record] = []
-    deadline = time.perf_counter() + float(seconds)
-    for rec in records:
-        out.append(rec)
-        if time.perf_counter() >= deadline:
-            break
-    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import numpy as np
@@ -30,12 +31,19 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
+def _np_state() -> list:
+    """The whole state of numpy's global generator (key array, position, cached Gaussian), copied."""
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    return [kind, key.copy(), pos, has_gauss, gauss]
+
+
 def check_experiment(name: str, preset: str = "small", *, n_records: int = 3, max_step_seconds: float = 0.5) -> None:
     """Check the experiment contract for ``name`` and raise :class:`ContractError` on the first breach.
 
     Clauses: the preset's config is valid and survives dict and URL-query round trips; ``build`` leaves the global
-    numpy and torch RNG states untouched; two builds with the same seed give identical first ``n_records`` records;
-    every metric is a finite float and the metric keys are the same every step; artifacts are numpy arrays or JSON
+    numpy (the whole generator state), ``random`` and torch RNG states untouched; two builds with the same seed give
+    identical first ``n_records`` records; every metric is a finite float and every record carries exactly the
+    experiment's declared metrics; artifacts are numpy arrays or JSON
     values; every ``step()`` after the first (which may pay one-off costs) takes under ``max_step_seconds`` on CPU;
     ``total_steps`` is positive and ``done`` is a bool.
 
@@ -59,7 +67,8 @@ def check_experiment(name: str, preset: str = "small", *, n_records: int = 3, ma
     if back != cfg:
         raise ContractError(f"{name}: config does not survive the query round trip against the defaults")
 
-    np_state = np.random.get_state()[1].copy()
+    np_state = _np_state()
+    py_state = random.getstate()
     torch_state = torch.get_rng_state().clone()
     runs: list[list[Record]] = []
     step_times: list[float] = []
@@ -78,18 +87,22 @@ def check_experiment(name: str, preset: str = "small", *, n_records: int = 3, ma
             if i > 0:
                 step_times.append(time.perf_counter() - t0)
         runs.append(recs)
-    if not np.array_equal(np_state, np.random.get_state()[1]) or not torch.equal(torch_state, torch.get_rng_state()):
-        raise ContractError(f"{name}: building or stepping changed the global numpy/torch RNG state")
+    if not _same(np_state, _np_state()) or py_state != random.getstate() or not torch.equal(
+            torch_state, torch.get_rng_state()):
+        raise ContractError(f"{name}: building or stepping changed the global numpy/random/torch RNG state")
 
     a, b = runs
     if len(a) != len(b) or not a:
         raise ContractError(f"{name}: produced no records")
-    keys = set(a[0].metrics)
+    keys = {m.name for m in spec.declared_metrics(cfg)}
     for ra, rb in zip(a, b):
         if not isinstance(ra, Record):
             raise ContractError(f"{name}: step() returned {type(ra).__name__}, expected Record")
         if set(ra.metrics) != keys:
-            raise ContractError(f"{name}: metric keys changed between steps: {sorted(keys ^ set(ra.metrics))}")
+            raise ContractError(
+                f"{name}: step {ra.step}'s metric keys differ from the declared metrics: undeclared "
+                f"{sorted(set(ra.metrics) - keys)}, missing {sorted(keys - set(ra.metrics))}"
+            )
         bad = non_finite_metrics(ra)
         if bad:
             raise ContractError(f"{name}: non-finite metrics at step {ra.step}: {bad}")

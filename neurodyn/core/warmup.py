@@ -7,20 +7,13 @@ the first click on a page fast.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
+from typing import Any, Callable
 
-__all__ = ["TASKS", "run_warmup"]
+__all__ = ["tasks", "run_warmup", "torch_lazy_imports"]
 
 log = logging.getLogger(__name__)
-
-# (module, function) pairs; each function takes no argument and is safe to call more than once.
-TASKS: tuple[tuple[str, str], ...] = (
-    ("neurodyn.core.warmup", "torch_lazy_imports"),
-    ("neurodyn.udemd.experiment", "warm_up"),
-    ("neurodyn.brims.tasks", "digit_rows"),  # scikit-learn's digits: imported and read once per process
-)
 
 
 def torch_lazy_imports() -> None:
@@ -34,8 +27,27 @@ def torch_lazy_imports() -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
-def run_warmup() -> tuple[float, list[str]]:
-    """Run every warm-up task; failures are logged and returned, never raised.
+def tasks() -> list[tuple[str, Callable[[], Any]]]:
+    """The warm-up tasks: torch's lazy imports, then each registered paper's ``SPEC.warmup``, as (label, function).
+
+    Returns
+    -------
+    list of (str, callable)
+    """
+    from neurodyn.core import registry
+
+    out: list[tuple[str, Callable[[], Any]]] = [("torch", torch_lazy_imports)]
+    out += [(p.key, p.warmup) for p in registry.papers() if p.warmup is not None]
+    return out
+
+
+def run_warmup(progress: Callable[[str], Any] | None = None) -> tuple[float, list[str]]:
+    """Run every warm-up task (see :func:`tasks`); failures are logged and returned, never raised.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        ``progress(line)`` is called before and after each task (the CLI prints these lines).
 
     Returns
     -------
@@ -45,10 +57,20 @@ def run_warmup() -> tuple[float, list[str]]:
         One line per task that failed.
     """
     t0, errors = time.perf_counter(), []
-    for module, func in TASKS:
+    try:
+        todo = tasks()
+    except Exception as exc:  # a broken paper package: its pages report it; the warm-up goes on without it
+        log.warning("warm-up could not list the papers: %s", exc)
+        todo, errors = [("torch", torch_lazy_imports)], [f"registry: {type(exc).__name__}: {exc}"]
+    for i, (label, func) in enumerate(todo, 1):
+        t1 = time.perf_counter()
+        if progress is not None:
+            progress(f"warm-up {i}/{len(todo)}: {label} ...")
         try:
-            getattr(importlib.import_module(module), func)()
+            func()
         except Exception as exc:  # warm-up is an optimisation, never fatal
-            log.warning("warm-up %s.%s failed: %s", module, func, exc)
-            errors.append(f"{module}.{func}: {type(exc).__name__}: {exc}")
+            log.warning("warm-up %s failed: %s", label, exc)
+            errors.append(f"{label}: {type(exc).__name__}: {exc}")
+        if progress is not None:
+            progress(f"warm-up {i}/{len(todo)}: {label} done in {time.perf_counter() - t1:.1f} s")
     return time.perf_counter() - t0, errors

@@ -7,22 +7,23 @@ long, so Stop always lands within a second.
 
 Protocol over a ``multiprocessing`` pipe (parent -> child, then child -> parent)::
 
-    ("run", job_id, name, config, build)   build: picklable callable or None (use the registry's)
+    ("run", job_id, name, config, build)   build: picklable callable
     ("cancel",)                            stop after the current step
     ("exit",)
     ("ready", pid) | ("built", job_id, total_steps) | ("record", job_id, Record)
     | ("done", job_id) | ("stopped", job_id) | ("failed", job_id, message)
 
-A worker is started with the ``spawn`` method (no fork of a threaded server) and imports every registered experiment
-module and runs the warm-up before it reports ready, so the first step of a job starts at once.
+A worker is started with the ``spawn`` method (no fork of a threaded server) and imports every registered paper package
+and runs the warm-up before it reports ready, so the first step of a job starts at once. It drives the experiment
+through :func:`neurodyn.core.loop.run`, whose ``cancel`` reads the pipe between steps.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import multiprocessing as mp
 import os
+import signal
 import sys
 import threading
 import time
@@ -36,20 +37,28 @@ log = logging.getLogger(__name__)
 _SPAWN_LOCK = threading.Lock()
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:  # pragma: no cover - runs in the child process
+    raise SystemExit(0)  # unwind normally, so that finalizers release what the libraries hold (semaphores)
+
+
 def _child_main(conn: Any, torch_threads: int) -> None:  # pragma: no cover - runs in the child process
+    # Ctrl-C in the terminal reaches the whole process group: the server decides when workers end, not the key press.
+    # SIGTERM (the parent's last resort, or `docker stop` on the group) ends the worker cleanly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(torch_threads)
     import torch
 
     torch.set_num_threads(torch_threads)
     from neurodyn.core import registry
+    from neurodyn.core.loop import run
     from neurodyn.core.warmup import run_warmup
 
-    for module in dict.fromkeys(registry._MODULES.values()):
-        try:
-            importlib.import_module(module)
-        except Exception:  # a broken module fails its own jobs, not the worker
-            log.warning("worker could not import %s:\n%s", module, traceback.format_exc())
+    try:
+        registry.papers()  # import every paper package now, not in the first job
+    except Exception:  # a broken package fails its own jobs, not the worker
+        log.warning("worker could not import the paper packages:\n%s", traceback.format_exc())
     run_warmup()
     # numba's OpenMP threading layer (UMAP, in the warm-up) sets OpenMP's global thread count, which torch's
     # intra-op pool reads: without this the worker trains on every core and starves the server and other jobs
@@ -65,23 +74,24 @@ def _child_main(conn: Any, torch_threads: int) -> None:  # pragma: no cover - ru
         if msg[0] != "run":
             continue
         _, job_id, name, config, build = msg
+        control: list[str] = []
+
+        def cancelled() -> bool:
+            if not control and conn.poll():
+                ctl = conn.recv()
+                if ctl[0] in ("cancel", "exit"):
+                    control.append(ctl[0])
+            return bool(control)
+
         exp = None
         try:
-            exp = build(config) if build is not None else registry.get(name).build(config)
+            exp = build(config)
             conn.send(("built", job_id, int(getattr(exp, "total_steps", 0) or 0)))
-            stopped = False
-            while not exp.done:
-                if conn.poll():
-                    ctl = conn.recv()
-                    if ctl[0] in ("cancel", "exit"):
-                        conn.send(("stopped", job_id))
-                        if ctl[0] == "exit":
-                            return
-                        stopped = True
-                        break
-                conn.send(("record", job_id, exp.step()))
-            if not stopped:
-                conn.send(("done", job_id))
+            for rec in run(exp, cancel=cancelled):
+                conn.send(("record", job_id, rec))
+            conn.send(("stopped", job_id) if control else ("done", job_id))
+            if control == ["exit"]:
+                return
         except Exception as exc:
             log.error("job %s (%s) failed in its worker:\n%s", job_id, name, traceback.format_exc())
             conn.send(("failed", job_id, f"{type(exc).__name__}: {exc}"))
@@ -197,6 +207,8 @@ class WorkerPool:
                         if not self._closed:
                             self._idle.append(w)
                             return
+                    w.close()  # the pool closed while it started: let it exit cleanly
+                    return
                 w.kill()
                 return
             log.error("no worker process could be started")
@@ -225,7 +237,10 @@ class WorkerPool:
     def checkin(self, worker: Worker) -> None:
         """Return a worker after a job; a dead or bloated one is replaced."""
         worker.jobs_run += 1
-        if worker.alive and worker.rss_mib() < self.max_rss_mib and not self._closed:
+        if self._closed:
+            worker.close()
+            return
+        if worker.alive and worker.rss_mib() < self.max_rss_mib:
             with self._lock:
                 self._idle.append(worker)
             return

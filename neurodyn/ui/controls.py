@@ -148,11 +148,16 @@ def controls(name: str, *, prefix: str = "", container: Any = None, exclude: tup
     preset = st.session_state[ns + "preset"]
     values = {}
     ordered = [s for s in specs if s.name not in _RUN_FIELDS] + [s for s in specs if s.name in _RUN_FIELDS]
+    for s in ordered:  # a widget that is not drawn loses its state: fill it back in from the preset
+        if ns + s.name not in st.session_state:
+            _put(ns, spec.presets[preset], [s])
+    current = {s.name: st.session_state[ns + s.name] for s in ordered}
     for i, s in enumerate(ordered):
         if s.name in _RUN_FIELDS and (i == 0 or ordered[i - 1].name not in _RUN_FIELDS):
             box.caption("Run")
-        if ns + s.name not in st.session_state:
-            _put(ns, spec.presets[preset], [s])
+        if s.applies is not None and not s.applies(current):
+            values[s.name] = current[s.name]  # does not apply to these settings: hidden, keeps its value
+            continue
         values[s.name] = _widget(box, s, ns + s.name)
     base = spec.presets[preset]
     try:

@@ -18,11 +18,12 @@ from neurodyn.core import registry
 from neurodyn.core.jobs import Job, JobLimitError, JobState, get_manager
 from neurodyn.core.loop import Record
 from neurodyn.ui.charts import reset as reset_charts
+from neurodyn.ui.claims import claims_panel
 from neurodyn.ui.export import downloads
 
 __all__ = ["header", "live", "session_id", "current_job"]
 
-DrawFn = Callable[[Sequence[Record]], Any]
+DrawFn = Callable[[Sequence[Record], Any], Any]
 
 
 def session_id() -> str:
@@ -42,11 +43,9 @@ def header(name: str, *, note: str = "") -> None:
     note : str
         Extra line, e.g. where the page deviates from the paper.
     """
-    spec = registry.get(name)
-    paper = next((p for p in registry.PAPERS if name in p.experiments), None)
+    spec, paper = registry.get(name), registry.paper_of(name)
     st.title(spec.title)
-    if paper is not None:
-        st.markdown(f"**{paper.title}** ([arXiv:{paper.arxiv}](https://arxiv.org/abs/{paper.arxiv})). {paper.claim}")
+    st.markdown(f"**{paper.title}** ([arXiv:{paper.arxiv}]({paper.url})). {paper.claim}")
     st.caption(
         "Everything on this page is computed here, live, from the settings in the sidebar. Numbers quoted from the "
         "paper are labelled as such; numbers labelled *prototype* were measured on our own prototypes, not "
@@ -126,7 +125,8 @@ def _status(job: Job) -> None:
     steps = f"step {n}/{total}" if total else f"step {n}"
     if job.state is JobState.RUNNING:
         eta = job.eta_seconds
-        text = f"{job.phase.capitalize()}: {steps} · {job.elapsed:.1f} s" + (f" · about {eta:.0f} s left" if eta else "")
+        left = f" · about {eta:.0f} s left" if eta else ""
+        text = f"{job.phase.capitalize()}: {steps} · {job.elapsed:.1f} s{left}"
         st.progress(job.progress, text=text)
     elif job.state is JobState.DONE:
         st.progress(1.0, text=f"Done: {job.message}")
@@ -157,14 +157,16 @@ def live(
     config : dataclass config
         The config from :func:`neurodyn.ui.controls`.
     draw : callable
-        ``draw(records)``: draws the figures from the records so far (called on every redraw).
+        ``draw(records, config)``: draws the figures from the records so far and the config the run was started
+        with (called on every redraw). It must read the run's settings from ``config``, never from the sidebar:
+        the sidebar may have changed since Start.
     key : str, optional
         Distinguishes two live panels on one page; default ``name``.
     every_s : float, default 0.45
         Redraw period while the run is active: a little over 2 Hz, so that the redraws' own time still leaves at
         least two per second.
     charts : callable, optional
-        ``charts(records) -> {label: altair chart}`` offered as SVG downloads once the run has ended.
+        ``charts(records, config) -> {label: altair chart}`` offered as SVG downloads once the run has ended.
     start_label : str
         Label of the start button.
     build : callable, optional
@@ -179,6 +181,10 @@ def live(
         The panel's current job.
     """
     key = key or name
+    try:
+        claims = registry.paper_of(name).claims_for(name)
+    except KeyError:  # an experiment outside the registry (tests) has no claims
+        claims = ()
     job = current_job(key)
     active = job is not None and job.state.active
     other = get_manager().job_for(session_id())
@@ -200,10 +206,16 @@ def live(
     if err:
         st.error(err)
 
-    @st.fragment(run_every=every_s if active else None)
+    # While another panel's run of this session is going, this panel's buttons are disabled: keep polling so that
+    # they come back the moment that run ends, even when the other panel is not drawn (a closed tab, an upload that
+    # is no longer on the page), whose own redraw would otherwise be the only thing that reruns the page.
+    @st.fragment(run_every=every_s if active or busy_elsewhere else None)
     def _view() -> None:
+        if busy_elsewhere and not active and not other.state.active:
+            st.rerun()
         j = current_job(key)
         if j is None:
+            claims_panel(claims, None, config, key=key)
             if preview is not None:
                 with st.container(key=f"{key}-preview"):
                     preview()
@@ -212,9 +224,10 @@ def live(
         _await_first_record(j)
         _status(j)
         records = list(j.records)
+        claims_panel(claims, records, j.config, key=key)
         if records:
             try:
-                draw(records)
+                draw(records, j.config)
             except Exception as exc:  # a drawing bug must not take the run down
                 st.error(f"Could not draw the figures: {type(exc).__name__}: {exc}")
         if not j.state.active:
@@ -223,7 +236,7 @@ def live(
             if records:
                 st.caption("Downloads")
                 downloads(name, j.config, records, status=j.state.value, message=j.message, key=f"{key}.",
-                          charts=charts(records) if charts else None, seconds=j.elapsed)
+                          charts=charts(records, j.config) if charts else None, seconds=j.elapsed)
 
     _view()
     return job

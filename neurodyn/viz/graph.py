@@ -9,7 +9,8 @@ import networkx as nx
 
 __all__ = ["graph_html", "strip_cdn"]
 
-_CDN_TAG = re.compile(r"<(link|script)\b[^>]*(cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com|unpkg\.com)[^>]*>(\s*</script>)?",
+_CDN_TAG = re.compile(r"<(link|script)\b[^>]*(cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com|unpkg\.com)[^>]*>"
+                      r"(\s*</script>)?",
                       re.IGNORECASE)
 
 

@@ -24,21 +24,22 @@ def test_unknown_experiment_exits_2_and_lists_valid_names(capsys):
 
 
 def test_unknown_key_exits_2_and_lists_valid_keys(capsys, toy_registered):
-    assert main(["run", "toy", "--set", "learning_rate=0.1"]) == 2
+    assert main(["run", "template", "--set", "learning_rate=0.1"]) == 2
     err = capsys.readouterr().err
     assert "learning_rate" in err and "lr (float" in err and "n_steps" in err
 
 
 def test_bad_value_and_bad_preset_exit_2(capsys, toy_registered):
-    assert main(["run", "toy", "--set", "lr=fast"]) == 2
-    assert main(["run", "toy", "--preset", "huge"]) == 2
+    assert main(["run", "template", "--set", "lr=fast"]) == 2
+    assert main(["run", "template", "--preset", "huge"]) == 2
     err = capsys.readouterr().err
     assert "lr must be a number" in err and "valid presets: small, paper" in err
 
 
 def test_run_writes_one_json_line_per_record_and_a_summary(tmp_path, capsys, toy_registered):
     out = tmp_path / "run.jsonl"
-    assert main(["run", "toy", "--seed", "3", "--set", "lr=0.05", "--steps", "7", "--out", str(out), "--quiet"]) == 0
+    args = ["run", "template", "--seed", "3", "--set", "lr=0.05", "--steps", "7", "--out", str(out), "--quiet"]
+    assert main(args) == 0
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert [rec["step"] for rec in lines[:-1]] == list(range(7))
     summary = lines[-1]["summary"]
@@ -47,14 +48,14 @@ def test_run_writes_one_json_line_per_record_and_a_summary(tmp_path, capsys, toy
 
 
 def test_diverging_run_exits_1_with_a_message(tmp_path, toy_registered, capsys):
-    assert main(["run", "toy", "--set", "lr=100000", "--set", "n_steps=2000", "--quiet"]) == 1
+    assert main(["run", "template", "--set", "lr=100000", "--set", "n_steps=2000", "--quiet"]) == 1
     assert "diverged" in capsys.readouterr().out
 
 
 def test_python_dash_m_neurodyn_list_answers():
     proc = subprocess.run([sys.executable, "-m", "neurodyn", "list"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert len(proc.stdout.splitlines()) == len(registry.names())
+    assert len(proc.stdout.splitlines()) == sum(len(registry.paper(k).experiments) for k in registry.PACKAGES)
 
 
 def test_importing_neurodyn_stays_light():

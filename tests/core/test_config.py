@@ -41,7 +41,8 @@ def test_fields_carry_ui_metadata_in_declaration_order():
 @pytest.mark.parametrize(
     "item, field, value",
     [("lr=1e-3", "lr", 1e-3), ("n_steps=7", "n_steps", 7), ("n_steps=7.0", "n_steps", 7),
-     ("alternating=yes", "alternating", True), ("alternating=0", "alternating", False), ("game=bilinear", "game", "bilinear")],
+     ("alternating=yes", "alternating", True), ("alternating=0", "alternating", False),
+     ("game=bilinear", "game", "bilinear")],
 )
 def test_overrides_are_coerced_to_the_field_type(item, field, value):
     cfg = apply_overrides(Cfg(), [item])

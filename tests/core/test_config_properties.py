@@ -1,4 +1,5 @@
-"""Property tests: no text a user can type into --set or a URL makes the config parsers raise anything but ConfigError."""
+"""Property tests: no text a user can type into --set or a URL makes the config parsers raise anything but
+ConfigError."""
 
 from __future__ import annotations
 

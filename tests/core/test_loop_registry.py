@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
 
 from neurodyn.core import registry
 from neurodyn.core.config import ConfigError
-from neurodyn.core.loop import Record, non_finite_metrics, record_to_json, run, take_for
+from neurodyn.core.loop import Record, non_finite_metrics, record_to_json, run
 from neurodyn.core.seeding import derive_seed, numpy_generator, resolve_device, torch_generator
 from neurodyn.core.testing import ContractError, check_experiment
 
@@ -19,15 +18,15 @@ def test_run_stops_at_done_or_at_n_steps(toy_build, toy_config):
     assert [r.step for r in run(exp)] == [3, 4, 5, 6] and exp.done
 
 
-def test_take_for_respects_the_time_budget(toy_build, toy_config):
-    exp = toy_build(toy_config(n_steps=1000, sleep=0.01))
-    t0 = time.perf_counter()
-    got = take_for(run(exp), 0.1)
-    assert time.perf_counter() - t0 < 0.3 and 3 <= len(got) <= 11
+def test_run_stops_when_cancel_turns_true_and_asks_before_every_step(toy_build, toy_config):
+    exp, asked = toy_build(toy_config(n_steps=50)), []
 
+    def cancel():
+        asked.append(exp.k)
+        return exp.k >= 4
 
-def test_take_for_returns_at_least_one_record(toy_build, toy_config):
-    assert len(take_for(run(toy_build(toy_config())), 0.0)) == 1
+    assert [r.step for r in run(exp, cancel=cancel)] == [0, 1, 2, 3]
+    assert asked == [0, 1, 2, 3, 4] and not exp.done
 
 
 def test_record_json_turns_arrays_into_lists_and_nan_into_null():
@@ -57,32 +56,32 @@ def test_resolve_device_auto_is_cpu_without_cuda_and_rejects_nonsense():
 
 
 def test_registry_builds_with_preset_and_overrides(toy_registered):
-    exp = registry.build("toy", preset="paper", lr="0.05", seed=3)
+    exp = registry.build("template", preset="paper", lr="0.05", seed=3)
     assert exp.config.lr == 0.05 and exp.config.seed == 3 and exp.total_steps == 200
-    assert "toy" in registry.names()
+    assert "template" in registry.names()
 
 
 def test_registry_unknown_name_and_preset_list_the_valid_ones(toy_registered):
-    with pytest.raises(KeyError, match="toy"):
+    with pytest.raises(KeyError, match="template"):
         registry.get("nope")
     with pytest.raises(ConfigError, match="small, paper"):
-        registry.build("toy", preset="huge")
+        registry.build("template", preset="huge")
 
 
-def test_toy_passes_the_contract(toy_registered):
-    check_experiment("toy")
+def test_template_passes_the_contract(toy_registered):
+    check_experiment("template")
 
 
 def test_contract_catches_slow_steps(toy_registered):
-    registry._CACHE["toy"].presets["slow"] = registry._CACHE["toy"].config_cls(sleep=0.6)
+    toy_registered.presets["slow"] = toy_registered.config_cls(sleep=0.6)
     try:
         with pytest.raises(ContractError, match="0.5 s"):
-            check_experiment("toy", preset="slow")
+            check_experiment("template", preset="slow")
     finally:
-        del registry._CACHE["toy"].presets["slow"]
+        del toy_registered.presets["slow"]
 
 
 def test_every_paper_is_listed_once_with_an_arxiv_id():
-    keys = [p.key for p in registry.PAPERS]
-    assert len(keys) == 10 == len(set(keys))
-    assert all(p.arxiv.count(".") == 1 for p in registry.PAPERS)
+    keys = [p.key for p in registry.papers()]
+    assert keys[: len(registry.PACKAGES)] == list(registry.PACKAGES) and len(keys) == len(set(keys))
+    assert all(p.arxiv.count(".") == 1 for p in registry.papers())

@@ -6,11 +6,13 @@ import time
 
 import numpy as np
 import pytest
+from worker_probe import ThreadReport
 
 from neurodyn.core import registry
 from neurodyn.core.jobs import JobManager, JobState
 from neurodyn.core.loop import run
-from toy_experiment import ThreadReport, ToyConfig, ToyExperiment
+from neurodyn.template.experiment import Config as ToyConfig
+from neurodyn.template.experiment import LeastSquares as ToyExperiment
 
 pytestmark = pytest.mark.slow  # starting a worker imports torch, every experiment and UMAP (~10 s)
 

@@ -1,4 +1,6 @@
-"""Experiments ``lyapunov`` (spectra during training) and ``lyapunov_sweep`` (init-scale sweep), card 09 section 4.
+"""Experiments ``lyapunov`` (spectra during training) and ``lyapunov_sweep`` (init-scale sweep).
+
+The project's account: ``docs/papers/lyapunov.md §4``.
 
 Vogt et al., *On Lyapunov Exponents for RNNs*, arXiv:2006.14123.
 
@@ -10,9 +12,10 @@ curves over training are comparable). The spectrum is computed in slices (:func:
 over the next ``le_every // 4`` steps so that no ``step()`` stalls; its record carries the artifacts. After the
 ``n_steps`` updates a few extra steps finish the last spectrum, so ``total_steps`` is ``n_steps`` plus that tail.
 
-Metrics (every step; LE values are those of the latest finished spectrum, 0.0 before the first one, whose
-training step is ``le_checkpoint``, -1 before any): ``train_loss``, ``val_loss``, ``lambda_max``, ``lambda_mean``,
-``n_positive``, ``kaplan_yorke_dim``, ``ks_entropy``, ``le_seconds``, ``le_checkpoint``, ``train_step``.
+Metrics (:func:`metrics`; every step; LE values are those of the latest finished spectrum, 0.0 before the first
+one, whose training step is ``le_checkpoint``, -1 before any): ``train_loss``, ``val_loss``, ``lambda_max``,
+``lambda_mean``, ``n_positive``, ``kaplan_yorke_dim``, ``ks_entropy``, ``le_seconds``, ``le_checkpoint``,
+``train_step``.
 Artifacts (when a spectrum finishes): ``le_step``, ``spectrum`` (k,) batch mean, ``spectrum_std`` (k,),
 ``curves`` (n, 5) batch-mean finite-time estimates of the top 5 exponents at ``curve_steps`` (n,), ``val_loss``,
 ``lambda_max``. Exponents are per step, in nats (``units="bits"``: bits); ``-inf`` is clamped to -100 in artifacts
@@ -24,7 +27,9 @@ spectrum defaults to the full (h, c) state, ``J`` (not ``J^T``) and nats; all th
 ``lyapunov_sweep``: ``n_networks`` networks with ``p`` stratified over ``[p_min, p_max]`` (visited in random order),
 each trained for ``n_steps`` updates on the same batches, then its spectrum and validation loss; one ``step()`` is
 one update or one slice of a spectrum. :func:`run_init_sweep` runs it to the end and returns the table and
-Spearman's rho between ``lambda_max`` and the final validation loss (card figure 2).
+Spearman's rho between ``lambda_max`` and the final validation loss (``docs/papers/lyapunov.md §5``, figure 2).
+Metrics (:func:`sweep_metrics`): ``net``, ``p``, ``train_loss``, ``networks_done``, ``spearman_rho``,
+``spearman_rho_mean``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -40,50 +45,72 @@ import torch
 from neurodyn.core.config import param
 from neurodyn.core.loop import Record
 from neurodyn.core.seeding import derive_seed, numpy_generator, resolve_device, torch_generator
+from neurodyn.core.spec import Metric
 from neurodyn.lyapunov.spectrum import LyapunovSpectrum, iter_lyapunov_spectrum, kaplan_yorke_dimension, ks_entropy
 from neurodyn.lyapunov.tasks import CharRNN, load_corpus, one_hot, sample_windows
 
 __all__ = [
-    "Config", "PRESETS", "LyapunovExperiment", "build",
-    "SweepConfig", "SWEEP_PRESETS", "SweepExperiment", "build_sweep", "run_init_sweep", "spearman_rho", "summarise",
-    "EXPERIMENTS", "TITLE", "SWEEP_TITLE", "PAPER",
+    "Config", "PRESETS", "LyapunovExperiment", "build", "metrics", "exponent_unit", "lstm_only",
+    "SweepConfig", "SWEEP_PRESETS", "SweepExperiment", "build_sweep", "sweep_metrics", "run_init_sweep",
+    "spearman_rho", "summarise",
 ]
-
-TITLE = "Lyapunov spectra during training"
-SWEEP_TITLE = "Largest Lyapunov exponent against validation loss over an init-scale sweep"
-PAPER = "arXiv:2006.14123"
 
 N_TOP_CURVES = 5  # finite-time curves kept for the convergence plot
 MAX_CURVE_POINTS = 100
 PLOT_FLOOR = -100.0  # -inf exponents (directions mapped to 0) are clamped here in artifacts only
 VAL_WINDOWS, VAL_LENGTH = 32, 129  # fixed validation bank for the loss: 32 windows of 128 predictions
-GRAD_CLIP = 5.0  # card section 3 SMALL preset
+GRAD_CLIP = 5.0  # the small preset's gradient-norm clip (docs/papers/lyapunov.md §4)
+
+
+def lstm_only(values: Mapping[str, Any]) -> bool:
+    """Whether an LSTM-only setting applies: the sidebar hides it for a GRU or a tanh RNN.
+
+    Parameters
+    ----------
+    values : mapping of str to value
+        The config's current field values (at least ``cell``).
+
+    Returns
+    -------
+    bool
+    """
+    return values.get("cell") == "lstm"
 
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of one training run with spectra (card 09 section 4 controls)."""
+    """Settings of one training run with spectra (``docs/papers/lyapunov.md §4``)."""
 
-    cell: str = param("gru", choices=("gru", "lstm", "rnn"), help="recurrent cell (nn.GRU, nn.LSTM, tanh nn.RNN)")
-    lstm_state: str = param("hc", choices=("hc", "h"),
-                            help="LSTM tangent space: full (h, c) state, or h only with c fixed (the reference)")
-    hidden: int = param(64, min=8, max=512, help="hidden size H")
-    init_scale: float = param(0.08, min=0.01, max=0.5, help="init scale p: every weight drawn from U(-p, p)")
-    lr: float = param(3e-3, min=1e-4, max=5e-2, log=True, help="Adam step size")
-    batch_size: int = param(32, min=1, max=256, help="training windows per update")
-    seq_len: int = param(64, min=8, max=256, help="characters per training window")
-    n_steps: int = param(400, min=1, max=50_000, help="Adam updates of one run")
-    le_every: int = param(100, min=1, max=5_000, help="updates between two spectra (plus one at the end)")
-    n_exponents: int = param(0, min=0, max=1024, help="exponents k to compute (0 = all D)")
-    le_batch: int = param(8, min=1, max=64, help="held-out windows B driving the spectrum")
-    le_steps: int = param(200, min=10, max=5_000, help="measured time steps T of a spectrum")
-    le_warmup: int = param(50, min=0, max=2_000, help="warm-up steps before measuring")
-    t_ons: int = param(1, min=1, max=10, help="re-orthonormalise every t_ons steps")
-    units: str = param("nats", choices=("nats", "bits"), help="exponents in nats or bits per step")
-    transpose_jacobian: bool = param(False, help="multiply by J^T like the reference code (reproduction only)")
-    q0: str = param("identity", choices=("identity", "random"), help="initial tangent basis")
-    seed: int = param(0, min=0, max=2**31 - 1, help="random seed (weights, batches, held-out windows)")
-    device: str = param("auto", choices=("auto", "cpu", "cuda"), help="torch device")
+    cell: str = param("gru", choices=("gru", "lstm", "rnn"), label="recurrent cell",
+                      help="recurrent cell (nn.GRU, nn.LSTM, tanh nn.RNN)")
+    lstm_state: str = param("hc", choices=("hc", "h"), label="LSTM tangent space (h and c, or h only)",
+                            help="LSTM only: the full (h, c) state, or h only with c held fixed (the reference)",
+                            applies=lstm_only)
+    hidden: int = param(64, min=8, max=512, label="hidden units H", help="hidden size H")
+    init_scale: float = param(0.08, min=0.01, max=0.5, label="initial weight scale p",
+                              help="every weight drawn from U(-p, p)")
+    lr: float = param(3e-3, min=1e-4, max=5e-2, log=True, label="learning rate", help="Adam step size")
+    batch_size: int = param(32, min=1, max=256, label="training windows per update", help="batch size")
+    seq_len: int = param(64, min=8, max=256, label="characters per training window", help="training sequence length")
+    n_steps: int = param(400, min=1, max=50_000, label="training steps", help="Adam updates of one run")
+    le_every: int = param(100, min=1, max=5_000, label="training steps between spectra",
+                          help="a spectrum every this many updates, plus one after the last")
+    n_exponents: int = param(0, min=0, max=1024, label="exponents to compute (0 = all)",
+                             help="the leading k exponents; 0 computes all D")
+    le_batch: int = param(8, min=1, max=64, label="held-out windows per spectrum",
+                          help="B held-out windows drive every spectrum")
+    le_steps: int = param(200, min=10, max=5_000, label="measured steps per spectrum", help="T")
+    le_warmup: int = param(50, min=0, max=2_000, label="warm-up steps per spectrum",
+                           help="steps before measuring, T_w")
+    t_ons: int = param(1, min=1, max=10, label="steps between re-orthonormalisations",
+                       help="QR every this many steps (t_ons)")
+    units: str = param("nats", choices=("nats", "bits"), label="exponent units", help="nats or bits per step")
+    transpose_jacobian: bool = param(False, label="multiply by Jᵀ like the reference code",
+                                     help="the reference's convention; reproduction only")
+    q0: str = param("identity", choices=("identity", "random"), label="initial tangent basis",
+                    help="first k columns of the identity, or a random orthonormal basis")
+    seed: int = param(0, min=0, max=2**31 - 1, label="seed", help="random seed (weights, batches, held-out windows)")
+    device: str = param("auto", choices=("auto", "cpu", "cuda"), label="device", help="torch device")
 
     def __post_init__(self) -> None:
         d = 2 * self.hidden if (self.cell == "lstm" and self.lstm_state == "hc") else self.hidden
@@ -92,10 +119,10 @@ class Config:
 
 
 PRESETS: dict[str, Config] = {
-    # card section 3 SMALL preset: GRU, H = 64, Adam 3e-3, p = 0.08, spectrum every 100 steps (B = 8, T_w = 50,
-    # T = 200, float64)
+    # GRU, H = 64, Adam 3e-3, p = 0.08, spectrum every 100 steps (B = 8, T_w = 50, T = 200, float64); under a minute
+    # on 2 CPU cores (docs/papers/lyapunov.md §4)
     "small": Config(),
-    # an h-only LSTM starts far below zero and spreads (card figure 1: LSTM h-only lambda_max -2.3 -> -0.7 nats)
+    # an h-only LSTM starts far below zero and spreads (docs/papers/lyapunov.md §7: lambda_max -2.3 -> -0.7 nats)
     "talk": Config(cell="lstm", lstm_state="h", n_steps=600),
     # the 2020 spectra-during-training notebook: LSTM, U(+-0.08), Adam 0.002, batch 100, sequence 100; spectra on
     # B = 25 windows, T = 250, warm-up 10; reference conventions (h-only, J^T, bits)
@@ -103,6 +130,46 @@ PRESETS: dict[str, Config] = {
                     seq_len=100, n_steps=20_000, le_every=2_000, le_batch=25, le_steps=250, le_warmup=10,
                     units="bits", transpose_jacobian=True),
 }
+
+
+def exponent_unit(config: Config | SweepConfig) -> str:
+    """Unit of the exponents of a run: ``"nats/step"`` or ``"bits/step"``.
+
+    Parameters
+    ----------
+    config : Config or SweepConfig
+
+    Returns
+    -------
+    str
+    """
+    return f"{config.units}/step"
+
+
+def metrics(config: Config) -> tuple[Metric, ...]:
+    """Declared metrics of the ``lyapunov`` experiment (units follow ``config.units``).
+
+    Parameters
+    ----------
+    config : Config
+
+    Returns
+    -------
+    tuple of Metric
+    """
+    u = exponent_unit(config)
+    return (
+        Metric("train_loss", "nats", "training loss"),
+        Metric("val_loss", "nats", "validation loss at the latest spectrum"),
+        Metric("lambda_max", u, "largest exponent λ_max"),
+        Metric("lambda_mean", u, "mean exponent"),
+        Metric("n_positive", "", "positive exponents"),
+        Metric("kaplan_yorke_dim", "", "Kaplan–Yorke dimension"),
+        Metric("ks_entropy", u, "KS-entropy bound"),
+        Metric("le_seconds", "s", "time of the latest spectrum"),
+        Metric("le_checkpoint", "steps", "training step of the latest spectrum"),
+        Metric("train_step", "steps", "training step"),
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -285,27 +352,36 @@ def build(config: Config) -> LyapunovExperiment:
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """Settings of an init-scale sweep (card 09 section 4, second tab; card figure 2)."""
+    """Settings of an init-scale sweep (``docs/papers/lyapunov.md §4``, second tab; §5, figure 2)."""
 
-    cell: str = param("gru", choices=("gru", "lstm", "rnn"), help="recurrent cell of every network")
-    lstm_state: str = param("hc", choices=("hc", "h"), help="LSTM tangent space: (h, c) or h only (reference)")
-    hidden: int = param(32, min=8, max=512, help="hidden size H of every network")
-    n_networks: int = param(8, min=3, max=64, help="networks in the sweep")
-    p_min: float = param(0.04, min=0.01, max=0.5, help="smallest init scale p")
-    p_max: float = param(0.5, min=0.01, max=1.0, help="largest init scale p")
-    n_steps: int = param(150, min=1, max=50_000, help="Adam updates per network (the fixed training budget)")
-    lr: float = param(3e-3, min=1e-4, max=5e-2, log=True, help="Adam step size")
-    batch_size: int = param(32, min=1, max=256, help="training windows per update")
-    seq_len: int = param(64, min=8, max=256, help="characters per training window")
-    n_exponents: int = param(0, min=0, max=1024, help="exponents k to compute (0 = all D)")
-    le_batch: int = param(8, min=1, max=64, help="held-out windows B driving the spectrum")
-    le_steps: int = param(150, min=10, max=5_000, help="measured time steps T of a spectrum")
-    le_warmup: int = param(30, min=0, max=2_000, help="warm-up steps before measuring")
-    le_chunk: int = param(60, min=1, max=5_000, help="spectrum time steps per step() (keeps steps short)")
-    units: str = param("nats", choices=("nats", "bits"), help="exponents in nats or bits per step")
-    transpose_jacobian: bool = param(False, help="multiply by J^T like the reference code (reproduction only)")
-    seed: int = param(0, min=0, max=2**31 - 1, help="random seed (init scales, weights, batches)")
-    device: str = param("auto", choices=("auto", "cpu", "cuda"), help="torch device")
+    cell: str = param("gru", choices=("gru", "lstm", "rnn"), label="recurrent cell",
+                      help="recurrent cell of every network")
+    lstm_state: str = param("hc", choices=("hc", "h"), label="LSTM tangent space (h and c, or h only)",
+                            help="LSTM only: the full (h, c) state, or h only with c held fixed (the reference)",
+                            applies=lstm_only)
+    hidden: int = param(32, min=8, max=512, label="hidden units H", help="hidden size H of every network")
+    n_networks: int = param(8, min=3, max=64, label="networks", help="networks in the sweep")
+    p_min: float = param(0.04, min=0.01, max=0.5, label="smallest initial weight scale p",
+                         help="smallest p; weights drawn from U(-p, p)")
+    p_max: float = param(0.5, min=0.01, max=1.0, label="largest initial weight scale p", help="largest p")
+    n_steps: int = param(150, min=1, max=50_000, label="training steps per network",
+                         help="Adam updates per network (the fixed training budget)")
+    lr: float = param(3e-3, min=1e-4, max=5e-2, log=True, label="learning rate", help="Adam step size")
+    batch_size: int = param(32, min=1, max=256, label="training windows per update", help="batch size")
+    seq_len: int = param(64, min=8, max=256, label="characters per training window", help="training sequence length")
+    n_exponents: int = param(0, min=0, max=1024, label="exponents to compute (0 = all)",
+                             help="the leading k exponents; 0 computes all D")
+    le_batch: int = param(8, min=1, max=64, label="held-out windows per spectrum",
+                          help="B held-out windows drive every spectrum")
+    le_steps: int = param(150, min=10, max=5_000, label="measured steps per spectrum", help="T")
+    le_warmup: int = param(30, min=0, max=2_000, label="warm-up steps per spectrum", help="steps before measuring")
+    le_chunk: int = param(60, min=1, max=5_000, label="spectrum steps per update",
+                          help="spectrum time steps computed per step() (keeps steps short)")
+    units: str = param("nats", choices=("nats", "bits"), label="exponent units", help="nats or bits per step")
+    transpose_jacobian: bool = param(False, label="multiply by Jᵀ like the reference code",
+                                     help="the reference's convention; reproduction only")
+    seed: int = param(0, min=0, max=2**31 - 1, label="seed", help="random seed (init scales, weights, batches)")
+    device: str = param("auto", choices=("auto", "cpu", "cuda"), label="device", help="torch device")
 
     def __post_init__(self) -> None:
         if self.p_min >= self.p_max:
@@ -325,6 +401,27 @@ SWEEP_PRESETS: dict[str, SweepConfig] = {
                          n_steps=5_000, lr=2e-3, batch_size=128, seq_len=100, le_batch=10, le_steps=1_000,
                          le_warmup=0, le_chunk=200, units="bits", transpose_jacobian=True),
 }
+
+
+def sweep_metrics(config: SweepConfig) -> tuple[Metric, ...]:
+    """Declared metrics of the ``lyapunov_sweep`` experiment.
+
+    Parameters
+    ----------
+    config : SweepConfig
+
+    Returns
+    -------
+    tuple of Metric
+    """
+    return (
+        Metric("net", "", "network index"),
+        Metric("p", "", "initial weight scale p"),
+        Metric("train_loss", "nats", "training loss"),
+        Metric("networks_done", "", "networks finished"),
+        Metric("spearman_rho", "", "Spearman ρ(λ_max, validation loss)"),
+        Metric("spearman_rho_mean", "", "Spearman ρ(mean λ, validation loss)"),
+    )
 
 
 def _ranks(v: np.ndarray) -> np.ndarray:
@@ -436,7 +533,7 @@ def build_sweep(config: SweepConfig) -> SweepExperiment:
 
 
 def run_init_sweep(config: SweepConfig | None = None) -> dict[str, Any]:
-    """Run an init-scale sweep to the end (card figure 2).
+    """Run an init-scale sweep to the end (``docs/papers/lyapunov.md §5``, figure 2).
 
     Parameters
     ----------
@@ -457,9 +554,3 @@ def run_init_sweep(config: SweepConfig | None = None) -> dict[str, Any]:
     out["spearman_rho"] = spearman_rho(out["lambda_max"], out["val_loss"])
     out["spearman_rho_mean"] = spearman_rho(out["lambda_mean"], out["val_loss"])
     return out
-
-
-EXPERIMENTS = {
-    "lyapunov": (Config, PRESETS, build, TITLE),
-    "lyapunov_sweep": (SweepConfig, SWEEP_PRESETS, build_sweep, SWEEP_TITLE),
-}

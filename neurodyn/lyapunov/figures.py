@@ -230,8 +230,8 @@ def sweep_frame(records: Sequence[Any]) -> pd.DataFrame:
 
 
 def sweep_chart(records: Sequence[Any], *, unit: str = "nats", x: str = "lambda_max", height: int = 320) -> alt.Chart:
-    """Card figure 2 (right): ``λ_max`` (or the mean exponent) against final validation loss, one point per network,
-    coloured by the init scale p; Spearman's rho in the title.
+    """Figure 2, right (``docs/papers/lyapunov.md §5``): ``λ_max`` (or the mean exponent) against final validation
+    loss, one point per network, coloured by the init scale p; Spearman's rho in the title.
 
     Parameters
     ----------
@@ -269,7 +269,7 @@ def sweep_chart(records: Sequence[Any], *, unit: str = "nats", x: str = "lambda_
 
 
 def sweep_spectra_chart(records: Sequence[Any], *, unit: str = "nats", height: int = 320) -> alt.Chart:
-    """Card figure 2 (left): the spectrum of every network of the sweep, coloured by init scale p.
+    """Figure 2, left (``docs/papers/lyapunov.md §5``): the spectrum of every network of the sweep, coloured by p.
 
     Parameters
     ----------

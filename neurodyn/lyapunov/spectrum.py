@@ -8,13 +8,16 @@ Symbols and code names
 - ``s_t = F(s_{t-1}, x_t)``: one step of the cell; ``state`` of shape (B, D) in the code.
 - ``J_t = dS_t / dS_{t-1}`` (D x D): never built from dense diagonal matrices for ``torch.nn`` cells. Every
   Jacobian handled here has the form ``J = diag(d) + sum_g diag(c_g) W_hg`` (plus LSTM cell-state blocks), so
-  ``J @ Q`` costs one product ``M = W_hh @ Q`` (B, G*H, k) and a few row scalings of its gate blocks (card 09,
-  section 2.3). Deviation from the card's "never form J": when ``k >= 16`` and the cell has several gate blocks,
-  the (B, H, H) block ``sum_g diag(c_g) W_hg`` is assembled by broadcasting (B*G*H^2 work) and applied with one
+  ``J @ Q`` costs one product ``M = W_hh @ Q`` (B, G*H, k) and a few row scalings of its gate blocks
+  (``docs/papers/lyapunov.md §3``). Deviation from "never form J": when ``k >= 16`` and the cell has several gate
+  blocks, the (B, H, H) block ``sum_g diag(c_g) W_hg`` is assembled by broadcasting (B*G*H^2 work) and applied with one
   batched product (B*H^2*k), which is G times fewer flops than ``M``; the result is the same to rounding.
   Second deviation, on CPU when ``4k >= 3D``: the whole ``J_t`` (B, D, D) is assembled the same way (closed-form
   blocks, no autograd) and ``Q`` is never formed: it stays as the Householder reflectors of ``geqrf`` and
   ``J_t Q`` is one ``ormqr`` from the right, about 30 % less time per step than ``orgqr`` plus a product.
+- Any other batched ``step(x_t, s)`` callable: ``J_t`` by automatic differentiation, for a block of time steps at
+  once (one reverse-mode pass over stacked rows) when D is small or most of the spectrum is wanted, else k JVPs per
+  step (:class:`_GenericCell`, ``docs/papers/lyapunov.md §3``).
 - ``Q`` (B, D, k): orthonormal tangent basis; ``Z = J_t Q``; ``Q, R = qr(Z)``; ``acc += log|diag R|``.
 - ``lambda_i = acc_i / T``: the exponents, in nats per step (``base=2``: bits per step).
 - Finite-time curves ``lambda_i(t) = (1/t) sum_{tau <= t} log|R_tau,ii|``.
@@ -28,6 +31,7 @@ the measurement continues from the warmed-up state with the next inputs.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Union
@@ -101,7 +105,7 @@ def _scaled_products(W: Tensor, coefs: list[Tensor], Q: Tensor, transpose: bool)
     """``(sum_g diag(c_g) W_g) @ Q``, or its transpose applied to ``Q``.
 
     ``W`` (G*H, H) stacks the gate blocks ``W_g``; ``coefs`` holds G vectors of shape (B, H); ``Q`` (B, H, k).
-    Returns (B, H, k). No dense diagonal matrix is ever built (card 09, section 2.3).
+    Returns (B, H, k). No dense diagonal matrix is ever built (``docs/papers/lyapunov.md §3``).
     """
     G, H = len(coefs), W.shape[1]
     if G >= 2 and Q.shape[-1] >= _ASSEMBLE_MIN_K:
@@ -164,7 +168,7 @@ class _TorchCell:
         return torch.matmul(x, self.W_ih.transpose(0, 1)) + self.b_ih
 
     def _local(self, xw: Tensor, state: Tensor) -> tuple[Tensor, dict[str, Any]]:
-        """New state (B, D_state) and the coefficients of the step's Jacobian (card 09, section 2.3)."""
+        """New state (B, D_state) and the coefficients of the step's Jacobian (``docs/papers/lyapunov.md §2``)."""
         H, W = self.H, self.W_hh
         if self.kind == "rnn":  # J = diag(1 - h'^2) W_hh
             h_new = torch.tanh(xw + torch.matmul(state, W.transpose(0, 1)) + self.b_hh)
@@ -238,26 +242,102 @@ class _TorchCell:
         return state_new, J
 
 
+# Generic callables: Jacobians by blocks of time steps (one reverse-mode pass per block) when the state has at most
+# this many dimensions or half the spectrum is wanted; blocks hold at most _BLOCK_STEPS steps and _BLOCK_ROWS
+# stacked rows (B * D per step), which bounds their memory (_BLOCK_ROWS * D values per block).
+_JACOBIAN_MAX_D = 128
+_BLOCK_STEPS = 256
+_BLOCK_ROWS = 16_384
+
+
 class _GenericCell:
-    """Tangent map of any ``step(x_t, s) -> s_next`` through batched JVPs (VJPs when transposed)."""
+    """Tangent map of any batched ``step(x_t, s) -> s_next`` by automatic differentiation.
+
+    Two routes (``docs/papers/lyapunov.md §3``). Small state (``D <= _JACOBIAN_MAX_D``) or most of the spectrum
+    (``2 k >= D``): the trajectory of a block of time steps is computed first, then every Jacobian ``J_t`` of the
+    block comes from one reverse-mode pass over stacked rows (row ``(t, b, i)`` holds state ``s_{t,b}`` and pulls
+    back ``e_i``, giving row i of ``J_t``), so the per-step cost is one plain call of ``step`` (under
+    ``torch.inference_mode``) and a product; this needs ``step`` to treat batch rows independently and to accept any
+    number of rows, as any batched cell does. Otherwise (large D, few exponents):
+    ``k`` JVPs (VJPs when transposed) per step, vectorised with ``torch.func.vmap``.
+    """
 
     def __init__(self, step: StepFn, dtype: torch.dtype, device: torch.device):
-        if isinstance(step, nn.Module):
-            params = {n: p.detach().to(device=device, dtype=dtype, copy=True) for n, p in step.named_parameters()}
-            buffers = {n: b.to(device=device) for n, b in step.named_buffers()}
-            module = step
-
-            def f(x: Tensor, s: Tensor) -> Tensor:
-                return torch.func.functional_call(module, (params, buffers), (x, s))
-
-            self.step = f
+        if isinstance(step, nn.Module):  # a private copy in the tangent space's precision, weights frozen
+            module = copy.deepcopy(step).to(device=device, dtype=dtype)
+            module.requires_grad_(False)
+            self.step: StepFn = module
         else:
             self.step = step
+        self.xs: Tensor | None = None  # (B, n_total, I): all inputs, set by the QR loop on the block route
+        self._start = 0
+        self._states: tuple[Tensor, ...] = ()
+        self._jac: tuple[Tensor, ...] = ()
 
     def project_inputs(self, x: Tensor) -> Tensor:
         return x
 
+    def use_blocks(self, D: int, k: int) -> bool:
+        """Whether the block route (batched reverse-mode Jacobians) is cheaper than k JVPs per step."""
+        return D <= _JACOBIAN_MAX_D or 2 * k >= D
+
+    def jacobians(self, xs: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """Trajectory and Jacobians of a block of n steps.
+
+        Parameters
+        ----------
+        xs : Tensor, shape (B, n, I)
+            Inputs of the block.
+        state : Tensor, shape (B, D)
+            State before the block.
+
+        Returns
+        -------
+        states : Tensor, shape (n, B, D)
+            ``s_{t+1}`` after each step of the block.
+        J : Tensor, shape (n, B, D, D)
+            ``J_t = d s_{t+1} / d s_t`` at each step.
+        """
+        B, n, _ = xs.shape
+        D = state.shape[1]
+        before, after = [], []
+        s = state
+        with torch.inference_mode():  # the trajectory is sequential: one plain call per step, no autograd bookkeeping
+            for t in range(n):
+                before.append(s)
+                s = self.step(xs[:, t], s)
+                after.append(s)
+            S = torch.stack(before)  # (n, B, D)
+            S_next = torch.stack(after)
+        rows = n * B * D
+        s_rep = S.unsqueeze(2).expand(n, B, D, D).reshape(rows, D).clone()
+        x_rep = xs.transpose(0, 1).unsqueeze(2).expand(n, B, D, xs.shape[2]).reshape(rows, xs.shape[2])
+        pull = torch.eye(D, dtype=S.dtype, device=S.device).expand(n * B, D, D).reshape(rows, D)
+        with torch.enable_grad():
+            s_rep.requires_grad_(True)
+            out = self.step(x_rep, s_rep)
+            if out.requires_grad:
+                (g,) = torch.autograd.grad(out, s_rep, grad_outputs=pull, allow_unused=True)
+            else:  # the step ignores its state
+                g = None
+        J = torch.zeros(n, B, D, D, dtype=S.dtype, device=S.device) if g is None else g.view(n, B, D, D)
+        return S_next, J
+
+    def advance_block(self, t: int, state: Tensor, Q: Tensor, transpose: bool) -> tuple[Tensor, Tensor]:
+        """Step ``t`` of the block route: new state (B, D) and ``J_t Q`` (or ``J_t^T Q``), (B, D, k)."""
+        assert self.xs is not None
+        if not self._start <= t < self._start + len(self._jac):
+            B, n_total, _ = self.xs.shape
+            n = max(1, min(n_total - t, _BLOCK_STEPS, _BLOCK_ROWS // (B * state.shape[1])))
+            self._start = t
+            states, J = self.jacobians(self.xs[:, t:t + n], state)
+            # per-step views made once per block: indexing a tuple costs nothing per step
+            self._states, self._jac = states.unbind(0), (J.transpose(2, 3) if transpose else J).unbind(0)
+        i = t - self._start
+        return self._states[i], torch.matmul(self._jac[i], Q)
+
     def advance(self, x: Tensor, state: Tensor, Q: Tensor, transpose: bool) -> tuple[Tensor, Tensor]:
+        """One step of the JVP route: new state (B, D) and ``J Q`` (or ``J^T Q``), (B, D, k)."""
         f = lambda s: self.step(x, s)  # noqa: E731
         if transpose:
             s_new, vjp_fn = torch.func.vjp(f, state)
@@ -374,8 +454,10 @@ def lyapunov_spectrum(
     ----------
     cell : nn.RNN (tanh), nn.GRU, nn.LSTM, or callable
         A one-layer torch cell (its ``J Q`` is analytic: from closed-form gate blocks, see the module notes), or
-        any ``step(x_t, s) -> s_next`` mapping (B, I) and (B, D) tensors to (B, D), whose ``J Q`` comes from k
-        batched JVPs (``torch.func``). An ``nn.Module`` step is called with its parameters cast to ``dtype``.
+        any ``step(x_t, s) -> s_next`` mapping (B, I) and (B, D) tensors to (B, D) row by row (any number of
+        rows), whose Jacobians come from automatic differentiation: one reverse-mode pass per block of time steps
+        when D <= 128 or 2k >= D, else k batched JVPs per step (``docs/papers/lyapunov.md §3``). An ``nn.Module``
+        step is used as a copy with its parameters cast to ``dtype`` and frozen; the module itself is untouched.
     inputs : Tensor, shape (B, warmup + T, I)
         Driving sequences, batch first; the first ``warmup`` steps only orthonormalise.
     h0 : Tensor, shape (B, D), optional
@@ -504,11 +586,16 @@ def _qr_loop(model, xw, state, Q, *, warmup, T, t_ons, transpose, base_name,
     """
     B, D, k = Q.shape
     implicit = _implicit_q(model, D, k, Q.device)
+    blocks = isinstance(model, _GenericCell) and model.use_blocks(D, k)
+    if blocks:
+        model.xs = xw
 
-    def advance(x: Tensor, s: Tensor, basis: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    def advance(t: int, s: Tensor, basis: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        if blocks:
+            return model.advance_block(t, s, basis, transpose)
         if isinstance(basis, Tensor):
-            return model.advance(x, s, basis, transpose)
-        s_new, J = model.jacobian(x, s)
+            return model.advance(xw[:, t], s, basis, transpose)
+        s_new, J = model.jacobian(xw[:, t], s)
         Z = torch.ormqr(basis[0], basis[1], J.transpose(1, 2) if transpose else J, left=False, transpose=False)
         return s_new, Z[:, :, :k]  # J Q_full, first k columns = J Q
 
@@ -524,15 +611,15 @@ def _qr_loop(model, xw, state, Q, *, warmup, T, t_ons, transpose, base_name,
     curve_steps: list[int] = []
     basis: Tensor | tuple[Tensor, Tensor] = Q
     for t in range(warmup):
-        state, basis = advance(xw[:, t], state, basis)
+        state, basis = advance(t, state, basis)
         if (t + 1) % t_ons == 0 or t + 1 == warmup:
             basis = orthonormalise(basis)[0]
         yield
     for t in range(1, T + 1):
-        state, Z = advance(xw[:, warmup + t - 1], state, basis)
+        state, Z = advance(warmup + t - 1, state, basis)
         if t % t_ons == 0 or t == T:
             basis, r_diag = orthonormalise(Z)
-            acc = acc + torch.log(r_diag.abs())  # log 0 -> -inf
+            acc.add_(r_diag.abs().log_())  # log 0 -> -inf
             if return_curves:
                 curves.append(acc / t)
                 curve_steps.append(t)

@@ -1,4 +1,4 @@
-"""Character-level language modelling on text that ships with CPython, and the char-RNN model (card 09, section 4).
+"""Character-level language modelling on CPython's own help text, and the char-RNN model (docs/papers/lyapunov.md §4).
 
 The corpus is ``pydoc_data.topics.topics`` (the help texts of the ``help()`` system, ~465k characters in Python
 3.11), concatenated in sorted key order, with every character outside printable ASCII and newline mapped to one

@@ -1,4 +1,5 @@
-"""Experiments ``lyapunov`` and ``lyapunov_sweep``: contract, schedule of spectra, card figure 1 and 2 facts."""
+"""Experiments ``lyapunov`` and ``lyapunov_sweep``: contract, schedule of spectra, figure 1 and 2 facts
+(``docs/papers/lyapunov.md §5``)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_corpus_is_offline_python_help_text_split_ninety_ten():
 
 
 def test_tiny_gru_weights_give_exponents_near_log_half():
-    # card figure 1: a GRU with tiny weights has z ~ 1/2, so every exponent is ~ log 0.5 = -0.69 nats (-1 bit)
+    # §5 figure 1: a GRU with tiny weights has z ~ 1/2, so every exponent is ~ log 0.5 = -0.69 nats (-1 bit)
     cfg = Config(init_scale=0.01, n_steps=1, le_every=1, le_steps=100, le_warmup=10, device="cpu")
     recs = list(run(build(cfg)))
     spectra = [r.artifacts["spectrum"] for r in recs if r.artifacts]
@@ -79,8 +80,8 @@ def test_small_preset_runs_within_a_minute_and_learns():
     arts = [r.artifacts for r in recs if r.artifacts]
     assert [a["le_step"] for a in arts] == [0.0, 100.0, 200.0, 300.0, 400.0]
     val = [a["val_loss"] for a in arts]
-    assert val[0] > 4.0 and val[-1] < 2.3  # measured 4.53 -> 2.02 (card: 4.53 -> 1.96)
-    # card figure 1 (GRU): the tail falls while lambda_max stays near -0.5 to -0.8 nats
+    assert val[0] > 4.0 and val[-1] < 2.3  # measured 4.53 -> 2.02 (docs/papers/lyapunov.md §7)
+    # §5 figure 1 (GRU): the tail falls while lambda_max stays near -0.5 to -0.8 nats
     assert arts[-1]["spectrum"][-1] < arts[0]["spectrum"][-1] - 3.0
     assert -1.0 < arts[-1]["lambda_max"] < 0.0
 
@@ -111,7 +112,7 @@ def test_small_sweep_finishes_within_two_minutes_and_lambda_max_tracks_loss():
     out = run_init_sweep(SweepConfig(**{**SWEEP_PRESETS["small"].__dict__, "device": "cpu"}))
     assert time.perf_counter() - t0 < 120.0
     assert out["spectra"].shape == (8, 32) and out["val_loss"].shape == (8,)
-    # card figure 2 (unverified there): lower loss goes with lambda_max closer to 0; measured rho = -0.74, seed 0
+    # §5 figure 2: lower loss goes with lambda_max closer to 0; measured rho = -0.74, seed 0
     assert out["spearman_rho"] < -0.5
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from neurodyn.core.loop import record_to_json, run
+from neurodyn.lyapunov import figures as figs
 from neurodyn.lyapunov.experiment import Config, SweepConfig, build, build_sweep
-from neurodyn.viz import lyapunov as figs
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Independent slow oracle (card 09, section 6): explicit autograd Jacobians of the torch module, SciPy QR, NumPy
-accumulation, one sequence at a time. The batched implementation must agree to 1e-10."""
+"""Independent slow oracle (``docs/papers/lyapunov.md §6``): explicit autograd Jacobians of the torch module, SciPy
+QR, NumPy accumulation, one sequence at a time. The batched implementation must agree to 1e-10."""
 
 from __future__ import annotations
 
@@ -92,4 +92,4 @@ def test_batched_spectrum_matches_slow_scipy_oracle(kind, lstm_state, warmup, t_
     ours = lyapunov_spectrum(cell, torch.from_numpy(x), lstm_state=lstm_state, warmup=warmup, t_ons=t_ons, k=k,
                              transpose_jacobian=transpose)
     ref = oracle_spectrum(cell, x, lstm_state=lstm_state, warmup=warmup, t_ons=t_ons, k=k, transpose=transpose)
-    assert np.max(np.abs(ours.exponents.numpy() - ref)) <= 1e-10  # card 09 oracle
+    assert np.max(np.abs(ours.exponents.numpy() - ref)) <= 1e-10  # §6 oracle

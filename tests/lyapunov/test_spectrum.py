@@ -1,4 +1,4 @@
-"""Card 09 checks C1-C8 and C10 for ``neurodyn.lyapunov.lyapunov_spectrum`` (float64 throughout)."""
+"""Checks C1-C8 and C10 of ``docs/papers/lyapunov.md §6`` for ``neurodyn.lyapunov.lyapunov_spectrum`` (float64)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from neurodyn.lyapunov import iter_lyapunov_spectrum, kaplan_yorke_dimension, ks_entropy, lyapunov_spectrum
-from neurodyn.lyapunov import spectrum
+from neurodyn.lyapunov import iter_lyapunov_spectrum, kaplan_yorke_dimension, ks_entropy, lyapunov_spectrum, spectrum
 from neurodyn.lyapunov.spectrum import _TorchCell
 
 F64 = torch.float64
@@ -70,10 +69,10 @@ def jq_path(request, monkeypatch):
 @pytest.mark.parametrize("kind,lstm_state", [("rnn", "hc"), ("gru", "hc"), ("lstm", "hc"), ("lstm", "h")])
 @pytest.mark.parametrize("transpose", [False, True])
 def test_analytic_jacobian_matches_autograd_of_torch_module(kind, lstm_state, transpose, jq_path):
-    H, I, B = 7, 5, 3
-    cell = make_cell(kind, I, H, 0.6, seed=1)
+    H, n_in, B = 7, 5, 3
+    cell = make_cell(kind, n_in, H, 0.6, seed=1)
     D_state = 2 * H if kind == "lstm" else H
-    x, s = randn(B, I, seed=2), randn(B, D_state, seed=3) * 0.6
+    x, s = randn(B, n_in, seed=2), randn(B, D_state, seed=3) * 0.6
     ours = analytic_jacobian(cell, x, s, lstm_state, transpose)
     step = module_step(cell)
     for b in range(B):
@@ -82,15 +81,15 @@ def test_analytic_jacobian_matches_autograd_of_torch_module(kind, lstm_state, tr
             J = J[:H, :H]  # dh'/dh with c held fixed
         if transpose:
             J = J.T
-        assert torch.max(torch.abs(ours[b] - J)).item() <= 1e-12  # card C1: observed ~1e-16
+        assert torch.max(torch.abs(ours[b] - J)).item() <= 1e-12  # §6 C1: observed ~1e-16
 
 
 @pytest.mark.parametrize("kind,lstm_state", [("rnn", "hc"), ("gru", "hc"), ("lstm", "hc"), ("lstm", "h")])
 def test_dense_jacobian_matches_autograd_of_torch_module(kind, lstm_state):
-    H, I, B = 7, 5, 3
-    cell = make_cell(kind, I, H, 0.6, seed=4)
+    H, n_in, B = 7, 5, 3
+    cell = make_cell(kind, n_in, H, 0.6, seed=4)
     D_state = 2 * H if kind == "lstm" else H
-    x, s = randn(B, I, seed=5), randn(B, D_state, seed=6) * 0.6
+    x, s = randn(B, n_in, seed=5), randn(B, D_state, seed=6) * 0.6
     tc = _TorchCell(cell, lstm_state, F64, torch.device("cpu"))
     s_new, J = tc.jacobian(tc.project_inputs(x.unsqueeze(1))[:, 0], s)
     step = module_step(cell)
@@ -165,7 +164,7 @@ def test_sum_of_all_exponents_equals_mean_log_abs_det_jacobian(kind, lstm_state,
     res = lyapunov_spectrum(cell, x, lstm_state=lstm_state, transpose_jacobian=transpose, q0=q0,
                             generator=torch.Generator().manual_seed(0))
     expected = _log_abs_det_mean(cell, x, lstm_state)
-    assert torch.max(torch.abs(res.exponents.sum(1) - expected)).item() <= 1e-10  # card C2
+    assert torch.max(torch.abs(res.exponents.sum(1) - expected)).item() <= 1e-10  # §6 C2
 
 
 def test_tanh_rnn_sum_rule_closed_form():
@@ -177,7 +176,7 @@ def test_tanh_rnn_sum_rule_closed_form():
         hs, _ = cell(x)  # (B, T, H)
     logdet_w = torch.linalg.slogdet(cell.weight_hh_l0).logabsdet
     expected = torch.log1p(-hs**2).sum(dim=2).mean(dim=1) + logdet_w  # (1/T) sum_t log|det J_t|
-    assert torch.max(torch.abs(res.exponents.sum(1) - expected)).item() <= 1e-10  # card C2: observed 7e-15
+    assert torch.max(torch.abs(res.exponents.sum(1) - expected)).item() <= 1e-10  # §6 C2: observed 7e-15
 
 
 # ---------------------------------------------------------------------------------------------------------------- C3
@@ -189,15 +188,15 @@ def _linear_step(W: torch.Tensor):
 
 def test_symmetric_linear_map_spectrum_is_log_abs_eigenvalues():
     D, T = 6, 4000
-    O = torch.linalg.qr(randn(D, D, seed=8)).Q
-    W = O @ torch.diag(torch.tensor([1.3, -0.9, 0.7, -0.5, 0.3, 0.1], dtype=F64)) @ O.T  # symmetric
+    orth = torch.linalg.qr(randn(D, D, seed=8)).Q
+    W = orth @ torch.diag(torch.tensor([1.3, -0.9, 0.7, -0.5, 0.3, 0.1], dtype=F64)) @ orth.T  # symmetric
     res = lyapunov_spectrum(_linear_step(W), torch.zeros(1, T, 1, dtype=F64), h0=torch.zeros(1, D, dtype=F64),
                             return_curves=True)
     expected = torch.sort(torch.log(torch.linalg.eigvalsh(W).abs()), descending=True).values
     err_T = torch.max(torch.abs(res.exponents[0] - expected)).item()
     half = torch.sort(res.curves[T // 2 - 1, 0], descending=True).values
     err_half = torch.max(torch.abs(half - expected)).item()
-    # card C3 says <= 1e-3 at T = 2000; the bias is (1/T) log of leading minors of O^T Q0, which depends on W:
+    # §6 C3 asks <= 1e-3 at T = 2000; the bias is (1/T) log of leading minors of O^T Q0, which depends on W:
     # 1.7e-3 at T = 2000 for this W, so check 1e-3 at T = 4000 and the 1/T decay of the error
     assert err_T <= 1e-3
     assert err_half / err_T == pytest.approx(2.0, rel=0.05)
@@ -212,7 +211,7 @@ def test_complex_eigenvalue_pairs_sum_to_twice_log_modulus():
     W = P @ Bd @ torch.linalg.inv(P)
     res = lyapunov_spectrum(_linear_step(W), torch.zeros(1, T, 1, dtype=F64), h0=torch.zeros(1, 5, dtype=F64))
     lam = res.exponents[0]
-    assert abs(lam[0] + lam[1] - 2 * math.log(1.3)) <= 1e-3  # card C3: test pair sums
+    assert abs(lam[0] + lam[1] - 2 * math.log(1.3)) <= 1e-3  # §6 C3: test pair sums
     assert abs(lam[2] + lam[3] - 2 * math.log(0.6)) <= 1e-3
     assert abs(lam[4] - math.log(0.2)) <= 1e-3
 
@@ -220,10 +219,10 @@ def test_complex_eigenvalue_pairs_sum_to_twice_log_modulus():
 @pytest.mark.parametrize("alpha", [1.0, 0.7, 1.4])
 def test_scaled_orthogonal_map_gives_log_alpha_everywhere(alpha):
     D = 8
-    O = torch.linalg.qr(randn(D, D, seed=10)).Q
-    res = lyapunov_spectrum(_linear_step(alpha * O), torch.zeros(2, 50, 1, dtype=F64),
+    orth = torch.linalg.qr(randn(D, D, seed=10)).Q
+    res = lyapunov_spectrum(_linear_step(alpha * orth), torch.zeros(2, 50, 1, dtype=F64),
                             h0=torch.zeros(2, D, dtype=F64))
-    assert torch.max(torch.abs(res.exponents - math.log(alpha))).item() <= 1e-12  # card C3
+    assert torch.max(torch.abs(res.exponents - math.log(alpha))).item() <= 1e-12  # §6 C3
 
 
 def test_generic_jvp_path_equals_analytic_path_for_torch_cells():
@@ -249,7 +248,7 @@ def test_gru_without_recurrent_weights_gives_time_mean_log_update_gate():
     res = lyapunov_spectrum(cell, x)
     a_z = x @ cell.weight_ih_l0[H:2 * H].T + cell.bias_ih_l0[H:2 * H] + cell.bias_hh_l0[H:2 * H]  # (B, T, H)
     expected = torch.sort(torch.log(torch.sigmoid(a_z)).mean(dim=1), dim=1, descending=True).values
-    assert torch.max(torch.abs(res.exponents - expected.detach())).item() <= 1e-12  # card C4
+    assert torch.max(torch.abs(res.exponents - expected.detach())).item() <= 1e-12  # §6 C4
 
 
 # ---------------------------------------------------------------------------------------------------------------- C5
@@ -264,7 +263,7 @@ def test_lstm_without_recurrent_weights_gives_log_forget_gate_and_minus_infinity
     res = lyapunov_spectrum(cell, x, k=2 * H)
     a_f = x @ cell.weight_ih_l0[H:2 * H].T + cell.bias_ih_l0[H:2 * H] + cell.bias_hh_l0[H:2 * H]
     expected = torch.sort(torch.log(torch.sigmoid(a_f)).mean(dim=1), dim=1, descending=True).values.detach()
-    assert torch.max(torch.abs(res.exponents[:, :H] - expected)).item() <= 1e-12  # card C5
+    assert torch.max(torch.abs(res.exponents[:, :H] - expected)).item() <= 1e-12  # §6 C5
     assert torch.isneginf(res.exponents[:, H:]).all()
     # identity Q0 with k <= H spans only h-directions: everything is -inf, and nothing crashes
     only_h = lyapunov_spectrum(cell, x, k=H)
@@ -285,7 +284,7 @@ def test_tanh_rnn_top_exponent_below_log_spectral_norm(gain):
         cell.weight_hh_l0.copy_(gain * randn(H, H, seed=18) / math.sqrt(H))
     res = lyapunov_spectrum(cell, randn(4, 200, 4, seed=19))
     bound = math.log(torch.linalg.matrix_norm(cell.weight_hh_l0, ord=2).item())
-    assert (res.exponents[:, 0] <= bound + 1e-12).all()  # card C6 (holds at every finite T)
+    assert (res.exponents[:, 0] <= bound + 1e-12).all()  # §6 C6 (holds at every finite T)
     if bound < 0:
         assert (res.exponents < 0).all()
 
@@ -299,7 +298,7 @@ def test_leading_k_run_equals_first_k_of_full_run(kind):
     x = randn(3, 100, 3, seed=21)
     full = lyapunov_spectrum(cell, x)
     lead = lyapunov_spectrum(cell, x, k=3)
-    assert torch.max(torch.abs(lead.exponents - full.exponents[:, :3])).item() <= 1e-12  # card C7: exact
+    assert torch.max(torch.abs(lead.exponents - full.exponents[:, :3])).item() <= 1e-12  # §6 C7: exact
 
 
 def test_orthonormalising_every_five_steps_matches_every_step():
@@ -307,7 +306,7 @@ def test_orthonormalising_every_five_steps_matches_every_step():
     x = randn(2, 200, 3, seed=23)
     a = lyapunov_spectrum(cell, x, t_ons=1)
     b = lyapunov_spectrum(cell, x, t_ons=5)
-    assert torch.max(torch.abs(a.exponents - b.exponents)).item() <= 1e-6  # card C7
+    assert torch.max(torch.abs(a.exponents - b.exponents)).item() <= 1e-6  # §6 C7
 
 
 def test_identical_inputs_across_batch_give_identical_rows():
@@ -320,12 +319,12 @@ def test_identical_inputs_across_batch_give_identical_rows():
 
 @pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
 def test_relabelling_hidden_units_leaves_exponents_unchanged(kind, jq_path):
-    H, I = 7, 3
-    cell = make_cell(kind, I, H, 0.6, seed=26)
+    H, n_in = 7, 3
+    cell = make_cell(kind, n_in, H, 0.6, seed=26)
     perm = torch.randperm(H, generator=torch.Generator().manual_seed(27))
     G = cell.weight_hh_l0.shape[0] // H
     rows = torch.cat([g * H + perm for g in range(G)])  # permute within every gate block
-    other = make_cell(kind, I, H, 0.6, seed=26)
+    other = make_cell(kind, n_in, H, 0.6, seed=26)
     with torch.no_grad():
         other.weight_ih_l0.copy_(cell.weight_ih_l0[rows])
         other.weight_hh_l0.copy_(cell.weight_hh_l0[rows][:, perm])
@@ -336,10 +335,10 @@ def test_relabelling_hidden_units_leaves_exponents_unchanged(kind, jq_path):
     if kind == "lstm":
         P = torch.block_diag(P, P)
     Q0 = torch.linalg.qr(randn(D, D, seed=28)).Q
-    x = randn(2, 300, I, seed=29)
+    x = randn(2, 300, n_in, seed=29)
     a = lyapunov_spectrum(cell, x, q0=Q0)
     b = lyapunov_spectrum(other, x, q0=P @ Q0)
-    assert torch.max(torch.abs(a.exponents - b.exponents)).item() <= 1e-10  # card C7: observed 2e-13
+    assert torch.max(torch.abs(a.exponents - b.exponents)).item() <= 1e-10  # §6 C7: observed 2e-13
 
 
 # ---------------------------------------------------------------------------------------------------------------- C8
@@ -354,7 +353,7 @@ def test_top_exponent_converges_and_batch_std_shrinks():
     at = {int(t): i for i, t in enumerate(res.curve_steps.tolist())}
     lam1_1600 = res.curves[at[1600]].max(dim=1).values  # (B,)
     lam1_4000 = res.exponents[:, 0]
-    assert abs(lam1_1600.mean().item() - lam1_4000.mean().item()) <= 0.01  # card C8
+    assert abs(lam1_1600.mean().item() - lam1_4000.mean().item()) <= 0.01  # §6 C8
     lam1_400 = res.curves[at[400]].max(dim=1).values
     ratio = (lam1_400.std() / lam1_4000.std()).item()  # 1/sqrt(T) predicts sqrt(10) = 3.2
     assert 1.5 <= ratio <= 7.0
@@ -363,7 +362,7 @@ def test_top_exponent_converges_and_batch_std_shrinks():
 # --------------------------------------------------------------------------------------------------------------- C10
 
 
-def test_kaplan_yorke_dimension_card_examples():
+def test_kaplan_yorke_dimension_examples():
     assert kaplan_yorke_dimension([0.5, 0.1, -0.4, -1.0]) == pytest.approx(3.2, abs=1e-12)
     assert kaplan_yorke_dimension([0.2, -0.5]) == pytest.approx(1.4, abs=1e-12)
     assert kaplan_yorke_dimension([-0.1, -0.5, -2.0]) == 0.0
@@ -404,7 +403,7 @@ def test_warmup_consumes_the_first_inputs_and_continues_from_warm_state():
     with torch.no_grad():
         _, h20 = cell(x[:, :20])
     again = lyapunov_spectrum(cell, x[:, 20:], h0=h20[0])
-    # same trajectory, different starting basis: same sum of exponents (card C2), different finite-T values
+    # same trajectory, different starting basis: same sum of exponents (§6 C2), different finite-T values
     assert torch.allclose(res.exponents.sum(1), again.exponents.sum(1), atol=1e-10)
 
 

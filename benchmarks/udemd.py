@@ -1,11 +1,12 @@
-"""UDEMD against exact POT EMD and the reference DiffusionCheb (arXiv:2107.12334; card 02 section 7).
+"""UDEMD against exact POT EMD and the reference DiffusionCheb (arXiv:2107.12334; ``docs/papers/udemd.md §10``).
 
-Workload (card check 9): random geometric 10-NN graph, N = 500 nodes, m = 200 geodesic-bump signals, seed 0.
+Workload (``docs/papers/udemd.md §9``, check 9): random geometric 10-NN graph, N = 500 nodes, m = 200
+geodesic-bump signals, seed 0.
 
 - ours: ``UnbalancedDiffusionEMD`` fit + transform + all 19,900 pairwise L1 distances, end to end (median of runs);
 - exact: ``ot.emd2`` on hop-distance costs for a random sample of pairs, scaled to all pairs (one thread);
-- reference: ``DiffusionEMD.DiffusionCheb`` at its defaults (pip package ``diffusionemd==0.5.0``, see
-  ``benchmarks/requirements-bench.txt``), when importable. 0.5.0 imports ``DistanceMetric`` from
+- reference: ``DiffusionEMD.DiffusionCheb`` at its defaults (pip package ``diffusionemd==0.5.0``, installed with
+  ``requirements-dev.txt`` for the tests), when importable. 0.5.0 imports ``DistanceMetric`` from
   ``sklearn.neighbors``, which scikit-learn >= 1.3 moved to ``sklearn.metrics``; we alias it before the import.
 
 Prints wall times, speed-up ratios and the Spearman correlation of each embedding's distances with the exact ones.
@@ -24,8 +25,7 @@ import torch
 from scipy.stats import spearmanr
 
 from neurodyn.core.seeding import resolve_device
-from neurodyn.udemd import UnbalancedDiffusionEMD, udemd_distances
-from neurodyn.udemd import exact
+from neurodyn.udemd import UnbalancedDiffusionEMD, exact, udemd_distances
 from neurodyn.udemd.datasets import geometric_bumps
 
 
@@ -40,7 +40,7 @@ def _reference():
         import DiffusionEMD
     except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
         print(f"reference DiffusionCheb: not importable ({type(exc).__name__}: {exc}); "
-              "pip install -r benchmarks/requirements-bench.txt")
+              "pip install -r requirements-dev.txt")
         return None
     return DiffusionEMD
 

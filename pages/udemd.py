@@ -1,7 +1,6 @@
 """UDEMD (arXiv:2107.12334): patients on an ontology, PBMC genes on cells, accuracy and speed, your own data."""
 
 import sys
-from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -9,9 +8,11 @@ import streamlit as st
 
 from neurodyn import ui
 from neurodyn.udemd import experiment as xp
+from neurodyn.udemd import figures as figs
 from neurodyn.udemd import io as uio
+from neurodyn.udemd import page_support as ps
 from neurodyn.udemd.datasets import GraphSignals
-from neurodyn.viz import udemd as figs
+from neurodyn.ui.upload import markdown_safe
 
 ui.header("udemd", note="Signals are diffused with the mass-preserving Pᵀ (the reference code averages with P); the "
           "low-pass weight γ is our extension (γ = 1 is the reference). SNOMED-CT is licensed, so tab A uses a "
@@ -39,54 +40,66 @@ def show_graph(c, key):
             st.iframe(html, height=440)  # built-in datasets only: never user-uploaded names
 
 
-def draw_embedding(records, ringed=False):
+def draw_embedding(records, config, ringed=False):
     xy, labels = figs.last_artifact(records, "umap"), figs.last_artifact(records, "labels")
     left, right = st.columns([3, 2])
     if xy is not None:
         marker = figs.last_artifact(records, "marker") if ringed else None
         left.altair_chart(figs.embedding_chart(xy, labels, names=figs.last_artifact(records, "signal_names"),
-                                               ringed=marker, title=f"UMAP of {figs.last_artifact(records, 'shown')}"),
+                                               ringed=marker, title=ps.layout_title(records),
+                                               paired=ps.has_areas(records),
+                                               axis="UMAP" if config.layout == "umap" else "spectral"),
                           width="stretch")
-    right.altair_chart(figs.accuracy_chart(records, title="kNN accuracy (fine labels)"), width="stretch")
-    if "area" in (records[0].artifacts if records else {}):
-        right.altair_chart(figs.accuracy_chart(records, coarse=True, title="kNN accuracy (4 areas)"), width="stretch")
+    right.altair_chart(figs.accuracy_chart(records, title=f"{config.knn_k}-NN accuracy (labels)"), width="stretch")
+    if ps.has_areas(records):
+        right.altair_chart(figs.accuracy_chart(records, coarse=True, title=f"{config.knn_k}-NN accuracy (4 areas)"),
+                           width="stretch")
     norms, scales = figs.last_artifact(records, "block_norms"), figs.last_artifact(records, "scales")
     if norms is not None:
         right.altair_chart(figs.block_norm_chart(scales, norms), width="stretch")
 
 
 with tab_a:
-    st.markdown("400 synthetic patients are bags of concept mentions on a 3-ary is-a tree: 4 disease areas × 2 "
-                "severities. Severe patients mention more concepts, so *how much* matters as well as *where*.")
+    st.markdown(ps.patients_text(cfg))
     ui.live("udemd", cfg, draw_embedding)
-    st.caption("How to read this: only UDEMD keeps both the area (colour families) and the severity (split within "
-               "an area); balanced DEMD normalises mass away and merges severities; L1 on counts ignores the tree. "
-               "Toggle *balanced* to see the UMAP of balanced DEMD. Card check 14 (ε = 0.3, paper preset): UDEMD ≥ "
-               "0.8 and ≥ 0.15 above balanced DEMD.")
+    st.caption("How to read this: a disease area is one hue, its mild patients light and its severe ones dark. Only "
+               "UDEMD keeps both the area and the severity (split within an area); balanced DEMD normalises mass "
+               "away and merges severities; L1 on counts ignores the tree. Toggle *show balanced DEMD* to lay out "
+               "balanced DEMD instead.")
     show_graph(cfg, "graph_a")
 
 with tab_b:
-    cfg_b = replace(cfg, **xp.TAB_OVERRIDES["pbmc"])
+    k_b = st.select_slider("Largest diffusion scale K for the genes (2^K steps)", options=list(range(3, 13)),
+                           value=ps.PBMC_MAX_SCALE, key="pbmc.k")
+    cfg_b = ps.tab_config(cfg, "pbmc", max_scale=k_b)
     st.markdown("765 genes are signals on the 700-cell kNN graph of scanpy's bundled `pbmc68k_reduced` "
                 "(log-normalised `.raw.X`). Colour: each gene's preferred cell type; ringed: top-5 marker genes.")
-    ui.live("udemd", cfg_b, lambda r: draw_embedding(r, ringed=True), key="pbmc", start_label="Start PBMC")
-    st.caption("How to read this: marker genes of one type (e.g. GNLY/NKG7/CCL5 for NK and cytotoxic cells) should "
-               "fall together. Gene masses span ~700×, so at large K the mass block dominates UDEMD: compare K = 6 "
-               "and K = 10, γ = 0, or balanced in the sidebar. Accuracy: 5-NN on the clearly typed half of the genes.")
+    ui.live("udemd", cfg_b, partial(draw_embedding, ringed=True), key="pbmc", start_label="Start PBMC")
+    st.caption(ps.pbmc_text(cfg_b))
     show_graph(cfg_b, "graph_b")
 
 with tab_c:
-    cfg_c = replace(cfg, **xp.TAB_OVERRIDES["geometric"])
+    cfg_c = ps.tab_config(cfg, "geometric")
 
-    def draw_exact(records):
-        ex, ap = figs.last_artifact(records, "exact"), figs.last_artifact(records, "approx")
+    def draw_exact(records, config):
+        skipped = figs.last_artifact(records, "exact_skipped")
+        if skipped:
+            st.info(f"No exact comparison: {skipped}.")
+        ex = figs.last_artifact(records, "exact")
         if ex is not None:
-            st.altair_chart(figs.exact_scatter(ex, ap, label="balanced DEMD" if cfg_c.balanced else "UDEMD"),
-                            width="stretch")
-        st.caption("Exact: POT network simplex on hop-distance costs; in unbalanced mode the dummy-node LP with "
-                   "λ = hop diameter. Card check 9: Spearman ≥ 0.94; check 10 (unbalanced): ≥ 0.95.")
+            left, right = st.columns(2)
+            left.altair_chart(figs.exact_scatter(ex, figs.last_artifact(records, "approx"), label="balanced DEMD"),
+                              width="stretch")
+            right.altair_chart(figs.exact_scatter(figs.last_artifact(records, "exact_unbalanced"),
+                                                  figs.last_artifact(records, "approx_unbalanced"), label="UDEMD",
+                                                  exact_label="exact unbalanced EMD"), width="stretch")
+        st.caption("Exact: POT's network simplex on hop-distance costs, for the mass-normalised signals (left); for "
+                   "the signals as they are, the dummy-node LP that creates or destroys mass at λ = the hop diameter "
+                   "(right). Both on the same random pairs. The kNN check is weak here: a bump signal's label is only "
+                   "the quadrant of the first of its 1-3 bumps and its mass is random, and the raw-vector baselines "
+                   "can match or beat UDEMD on it (docs/papers/udemd.md §6).")
 
-    ui.live("udemd", cfg_c, draw_exact, key="exact", start_label="Start exact comparison")
+    ui.live("udemd", cfg_c, draw_exact, key="exact")
 
     @st.cache_data(show_spinner="Timing UDEMD and exact EMD (a few seconds)…")
     def timing(c):
@@ -98,41 +111,50 @@ with tab_c:
 
 with tab_d:
     st.markdown("Upload a graph and signals on it. Files stay in your browser session (memory only) and are checked "
-                "before any work: see `assets/udemd/` for an example edge list and signals file.")
+                "in a separate process with memory and time limits, before any work. Example files to try:")
+    for col, (label, fname, blob, mime) in zip(st.columns(5), uio.example_files()):
+        col.download_button(label, blob, fname, mime, key=f"example.{fname}", on_click="ignore", width="stretch")
     kind = st.radio("Graph", ["edge-list CSV + signals CSV", "adjacency .npz + signals CSV", "AnnData .h5ad"],
                     horizontal=True)
     lcc = st.checkbox("Keep the largest connected component only (reports the dropped mass)")
     graph, sig = None, None
+    # checked with the run's settings in the checker process, so uio.prepare below returns its result at no cost
+    opts = uio.PrepareOptions(largest_component_only=lcc, balanced=cfg.balanced, n_scales=cfg.n_scales,
+                              max_scale=cfg.max_scale or 12)
     if kind == "AnnData .h5ad":
-        up = ui.upload("AnnData (cells × genes)", uio.parse_h5ad, types=["h5ad"], max_mb=200, key="up.h5ad")
+        up = ui.upload("AnnData (cells × genes)", partial(uio.parse_h5ad, options=opts), types=["h5ad"], max_mb=200,
+                       key="up.h5ad", sandbox=uio.SANDBOX)
         graph, sig = (up.value if up else (None, None))
     else:
         if kind.startswith("edge"):
-            up = ui.upload("Edge list (src,dst[,weight])", uio.parse_edge_list, types=["csv"], max_mb=200, key="up.e")
+            up = ui.upload("Edge list (src,dst[,weight]; .csv or .csv.gz)", uio.parse_edge_list, types=["csv", "gz"],
+                           max_mb=200, key="up.e", sandbox=uio.SANDBOX)
         else:
             nodes = st.file_uploader("nodes.csv (optional, one id per row)", type=["csv"], key="up.nodes")
-            nb = nodes.getvalue() if nodes else None
-            up = ui.upload("Adjacency (.npz)", lambda b, n: uio.parse_adjacency_npz(b, nb, n), types=["npz"],
-                           max_mb=200, key="up.npz")
+            if nodes is not None and nodes.size > 8 * 2**20:
+                st.error("nodes.csv is over 8 MiB; expected one id of at most 256 characters per node.")
+                nodes = None
+            up = ui.upload("Adjacency (.npz)", partial(uio.parse_adjacency_npz, nodes_csv=nodes and nodes.getvalue()),
+                           types=["npz"], max_mb=200, key="up.npz", sandbox=uio.SANDBOX)
         graph = up.value if up else None
         if graph is not None:
-            s_up = ui.upload("Signals CSV (wide: id[,label],nodes… or long: signal_id,node_id,value)",
-                             lambda b, n: uio.parse_signals_csv(b, graph.node_ids, n), types=["csv"], max_mb=200,
-                             key="up.s")
+            s_up = ui.upload("Signals CSV (wide: id[,label],nodes… or long: signal_id,node_id,value; .csv or .csv.gz)",
+                             partial(uio.parse_signals_for, graph=graph, options=opts), types=["csv", "gz"],
+                             max_mb=200, key="up.s", sandbox=uio.SANDBOX)
             sig = s_up.value if s_up else None
     if graph is not None and sig is not None:
         try:
             data = uio.prepare(graph, sig, largest_component_only=lcc, balanced=cfg.balanced,
                                n_scales=cfg.n_scales, max_scale=cfg.max_scale or 12)
         except uio.UploadError as exc:
-            st.error(f"Not accepted: {exc}")
+            st.error(f"Not accepted: {markdown_safe(exc)}")  # ids come from the file: never render them as markdown
             st.stop()
         st.success(f"Accepted: {len(data.node_ids)} nodes, {len(data.signal_ids)} signals.")
         for line in data.report:
-            st.markdown(f"- {line}")
+            st.markdown(f"- {markdown_safe(line)}")
         labels = np.array(data.labels if data.labels else ["unlabelled"] * len(data.signal_ids))
         gs = GraphSignals("upload", data.adjacency, data.signals, labels, data.node_ids, data.signal_ids)
-        cfg_d = xp.upload_config(cfg, gs)
+        cfg_d = ps.upload_config(cfg, gs)
         job = ui.live("udemd", cfg_d, draw_embedding, key="mine", start_label="Embed my data",
                       build=partial(xp.UdemdExperiment, data=gs, emit_embedding=True))
         done = [r.artifacts for r in (job.records if job is not None else []) if "embedding" in r.artifacts]

@@ -1,4 +1,4 @@
-"""Offline, seeded graph-signal datasets for the UDEMD page (card 02, section 4; arXiv:2107.12334).
+"""Offline, seeded graph-signal datasets for the UDEMD page (``docs/papers/udemd.md §5``; arXiv:2107.12334).
 
 - :func:`ontology_patients` (Tab B): a rooted b-ary is-a tree (SNOMED-CT substitute; SNOMED is licensed) and
   patients as concept-count vectors; 4 disease areas x 2 severities = 8 ground-truth groups.
@@ -21,6 +21,8 @@ from scipy.sparse.csgraph import connected_components, shortest_path
 __all__ = [
     "GraphSignals",
     "tree_adjacency",
+    "tree_with_cross_links",
+    "grid_with_shortcuts",
     "ontology_patients",
     "geometric_graph",
     "geometric_bumps",
@@ -70,6 +72,71 @@ def tree_adjacency(branching: int, depth: int) -> tuple[sp.csr_matrix, np.ndarra
     return (a + a.T).tocsr(), parents, depths
 
 
+def tree_with_cross_links(branching: int = 3, depth: int = 5, n_links: int = 5, seed=0) -> sp.csr_matrix:
+    """A complete b-ary tree plus ``n_links`` random edges between distinct nodes of the same depth (>= 2).
+
+    An ontology whose concepts sometimes have two parents looks like this. Every cross-link closes an odd cycle, so
+    the graph is not bipartite, yet its walk still nearly oscillates (eigenvalue near -1): the case of
+    ``docs/papers/udemd.md §3``.
+
+    Parameters
+    ----------
+    branching, depth : int
+        The tree (see :func:`tree_adjacency`).
+    n_links : int, default 5
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (N, N)
+    """
+    adj, _, depths = tree_adjacency(branching, depth)
+    rng = _rng(seed)
+    a = adj.tolil()
+    levels = [np.flatnonzero(depths == d) for d in range(2, depth + 1)]
+    added = 0
+    while added < n_links:
+        level = levels[rng.integers(len(levels))]
+        i, j = rng.choice(level, size=2, replace=False)
+        if a[i, j] == 0:
+            a[i, j] = a[j, i] = 1.0
+            added += 1
+    return a.tocsr()
+
+
+def grid_with_shortcuts(side: int = 20, n_shortcuts: int = 5, seed=0) -> sp.csr_matrix:
+    """A ``side`` x ``side`` 4-neighbour grid plus ``n_shortcuts`` random edges that each close an odd cycle.
+
+    A shortcut joins two nodes of the same checkerboard colour (even Manhattan distance), so the grid stops being
+    bipartite while its walk still nearly oscillates (``docs/papers/udemd.md §3``).
+
+    Parameters
+    ----------
+    side : int, default 20
+    n_shortcuts : int, default 5
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (side², side²)
+    """
+    n = side * side
+    idx = np.arange(n).reshape(side, side)
+    rows = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    cols = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    a = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)).tocsr()
+    a = (a + a.T).tolil()
+    rng = _rng(seed)
+    r, c = np.divmod(np.arange(n), side)
+    added = 0
+    while added < n_shortcuts:
+        u, v = rng.choice(n, size=2, replace=False)
+        if (r[u] + c[u] + r[v] + c[v]) % 2 == 0 and a[u, v] == 0:
+            a[u, v] = a[v, u] = 1.0
+            added += 1
+    return a.tocsr()
+
+
 def ontology_patients(
     n_patients: int = 400,
     *,
@@ -82,7 +149,7 @@ def ontology_patients(
     n_areas: int = 4,
     seed=0,
 ) -> GraphSignals:
-    """Synthetic ontology patients (card Tab B).
+    """Synthetic ontology patients (page tab A, ``docs/papers/udemd.md §5``).
 
     Each patient belongs to one of ``n_areas`` disease areas (subtrees rooted at depth 2) and one of two
     severities (x1 and x``severity``). It has n ~ Poisson(base * sev) + 1 concept mentions; each is, with
@@ -174,7 +241,8 @@ def geometric_bumps(
     n_nodes: int = 500, n_signals: int = 200, *, k: int = 10, unbalanced: bool = False, seed=0
 ) -> GraphSignals:
     """Random geometric graph with mixtures of 1-3 geodesic Gaussian bumps (width 0.05-0.15), each normalised to
-    mass 1; with ``unbalanced`` multiplied by a mass drawn from U[0.5, 2] (card Tab C, checks 9-10)."""
+    mass 1; with ``unbalanced`` multiplied by a mass drawn from U[0.5, 2] (page tab C; ``docs/papers/udemd.md §9``,
+    checks 9-10)."""
     rng = _rng(seed)
     adj, pts = geometric_graph(n_nodes, k, rng)
     coo = adj.tocoo()
@@ -217,7 +285,7 @@ def gene_modules(
     activity: float = 0.3,
     seed=0,
 ) -> GraphSignals:
-    """Synthetic gene graph (card Tab A (ii), a synthetic substitute for lymphoblasts on a gene graph).
+    """Synthetic gene graph (a synthetic substitute for lymphoblasts on a gene graph, ``docs/papers/udemd.md §5``).
 
     Stochastic-block graph: ``n_modules`` x ``genes_per_module`` genes, within-module edge probability ``p_in``,
     between consecutive modules (a pathway chain) ``p_out``, plus one guaranteed link between consecutive

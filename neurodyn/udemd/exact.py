@@ -1,4 +1,4 @@
-"""Exact optimal-transport oracles for (U)DEMD on graphs (card 02, checks 7 and 11; arXiv:2107.12334).
+"""Exact optimal-transport oracles for (U)DEMD on graphs (``docs/papers/udemd.md §9``, checks 7 and 11).
 
 - ``geodesic_costs``: shortest-path (hop or weighted-length) cost matrix C, optionally snowflaked C^(2 alpha).
 - ``exact_emd``: balanced EMD with POT's network simplex ``ot.emd2`` on C.
@@ -57,7 +57,7 @@ def exact_emd(a, b, cost: np.ndarray) -> float:
 
 
 def unbalanced_emd(a, b, cost: np.ndarray, lam: float) -> float:
-    """TV-unbalanced OT by the dummy-node LP (card check 11).
+    """TV-unbalanced OT by the dummy-node LP (``docs/papers/udemd.md §2``, checked in §9 check 11).
 
     UOT_lambda(a, b) = min_{pi >= 0, pi 1 <= a, pi^T 1 <= b} <C, pi> + lambda (m_a - |pi|) + lambda (m_b - |pi|).
 

@@ -2,6 +2,8 @@
 timing against the number of signals, per-scale block norms, and a pyvis view of the graph.
 
 Pure altair builders from the records of the ``udemd`` experiment or from arrays; nothing here imports streamlit.
+Every chart is legible from the back of a room (:data:`FONT` px text in :data:`INK`) and takes its container's width
+(``docs/papers/udemd.md §5``).
 """
 from __future__ import annotations
 
@@ -13,10 +15,16 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from neurodyn.udemd.experiment import METHOD_LABELS, METHODS, acc_metric, is_pending
 from neurodyn.viz.theme import PALETTE
 
 __all__ = [
     "METHOD_LABELS",
+    "FONT",
+    "INK",
+    "TABLEAU10",
+    "TABLEAU20",
+    "categorical_colors",
     "last_artifact",
     "embedding_chart",
     "accuracy_chart",
@@ -26,15 +34,65 @@ __all__ = [
     "graph_html",
 ]
 
-METHOD_LABELS = {"udemd": "UDEMD", "balanced": "balanced DEMD", "l1": "L1 on signals", "cosine": "cosine"}
+FONT = 13  # px of axis, legend and mark text; titles 2 px larger
+INK = "#1a1a1a"  # text dark enough to read when projected
+# Categorical palettes with 10 and 20 distinct colours (Tableau's; the 20 come in dark/light pairs of one hue)
+TABLEAU10 = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+             "#bab0ac"]
+TABLEAU20 = ["#4e79a7", "#a0cbe8", "#f28e2b", "#ffbe7d", "#59a14f", "#8cd17d", "#b6992d", "#f1ce63", "#499894",
+             "#86bcb6", "#e15759", "#ff9d9a", "#79706e", "#bab0ac", "#d37295", "#fabfd2", "#b07aa1", "#d4a6c8",
+             "#9d7660", "#d7b5a6"]
 
 
 def _data(df: pd.DataFrame) -> alt.Data:
     return alt.Data(values=df.to_dict(orient="records"))
 
 
+def _legible(chart: Any) -> Any:
+    """Large dark text on axes, legends and titles (a top-level chart: it cannot be layered afterwards)."""
+    return (chart.configure_axis(labelFontSize=FONT, titleFontSize=FONT, labelColor=INK, titleColor=INK)
+            .configure_legend(labelFontSize=FONT, titleFontSize=FONT, labelColor=INK, titleColor=INK, labelLimit=0)
+            .configure_title(fontSize=FONT + 2, color=INK, anchor="start"))
+
+
+def categorical_colors(n: int, *, paired: bool = False) -> list[str]:
+    """``n`` distinct categorical colours: the shared colour-blind-safe palette up to 8, Tableau 10 up to 10,
+    Tableau 20 up to 20; ``paired`` gives Tableau 20's dark/light pairs (two groups per hue).
+
+    Parameters
+    ----------
+    n : int
+        Number of groups, at most 20.
+    paired : bool, default False
+
+    Returns
+    -------
+    list of str
+        ``n`` hex colours, all different.
+    """
+    if n > len(TABLEAU20):
+        raise ValueError(f"at most {len(TABLEAU20)} distinct colours, got {n} groups")
+    if paired:
+        return TABLEAU20[:n]
+    for palette in (PALETTE, TABLEAU10, TABLEAU20):
+        if n <= len(palette):
+            return list(palette[:n])
+    raise AssertionError("unreachable")
+
+
 def last_artifact(records: Sequence[Any], key: str, default: Any = None) -> Any:
-    """The most recent value of artifact ``key`` among the records (or ``default``)."""
+    """The most recent value of artifact ``key`` among the records (or ``default``).
+
+    Parameters
+    ----------
+    records : sequence of Record
+    key : str
+    default : any
+
+    Returns
+    -------
+    The artifact, or ``default``.
+    """
     for r in reversed(list(records)):
         if key in r.artifacts:
             return r.artifacts[key]
@@ -43,111 +101,216 @@ def last_artifact(records: Sequence[Any], key: str, default: Any = None) -> Any:
 
 def embedding_chart(
     xy: np.ndarray, labels: Sequence[str], *, names: Sequence[str] | None = None, ringed: Sequence[bool] | None = None,
-    title: str = "", height: int = 420, max_legend: int = 12,
-) -> alt.LayerChart | alt.Chart:
-    """2-D scatter of an embedding coloured by group; ``ringed`` points get a dark ring (e.g. marker genes).
+    title: str = "", height: int = 440, paired: bool = False, axis: str = "UMAP",
+) -> Any:
+    """2-D scatter of an embedding coloured by group; ``ringed`` points get a dark ring and a name (marker genes).
+
+    Up to 20 groups get distinct colours (:func:`categorical_colors`); more groups share the last colours.
 
     Parameters
     ----------
-    xy : (m, 2) layout; labels : (m,) group names; names : (m,) hover names; ringed : (m,) bool.
+    xy : ndarray of shape (m, 2)
+        The layout.
+    labels : sequence of str, length m
+        Group of each point.
+    names : sequence of str, length m, optional
+        Hover names.
+    ringed : sequence of bool, length m, optional
+    title : str
+    height : int, default 440
+    paired : bool, default False
+        Colour sorted groups in dark/light pairs of one hue (e.g. a disease area's two severities).
+    axis : str, default "UMAP"
+        Name of the layout's axes ("UMAP", "spectral").
+
+    Returns
+    -------
+    altair chart
     """
     xy = np.asarray(xy, dtype=float)
     df = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "group": [str(v) for v in labels],
                        "name": [str(v) for v in (names if names is not None else range(len(xy)))]})
     df["ringed"] = np.asarray(ringed, dtype=bool) if ringed is not None else False
     groups = sorted(df["group"].unique())
-    scale = alt.Scale(domain=groups, range=PALETTE * (len(groups) // len(PALETTE) + 1)) if len(groups) <= max_legend \
-        else alt.Scale(scheme="tableau20")
+    colors = categorical_colors(min(len(groups), len(TABLEAU20)), paired=paired)
+    scale = alt.Scale(domain=groups, range=colors + [colors[-1]] * (len(groups) - len(colors)))
     base = alt.Chart(_data(df)).encode(
-        x=alt.X("x:Q", title="UMAP 1", axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("y:Q", title="UMAP 2", axis=alt.Axis(labels=False, ticks=False)),
+        x=alt.X("x:Q", title=f"{axis} 1", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("y:Q", title=f"{axis} 2", axis=alt.Axis(labels=False, ticks=False)),
         tooltip=["name:N", "group:N"],
     )
-    pts = base.mark_circle(size=36, opacity=0.8).encode(color=alt.Color("group:N", scale=scale, title="group"))
+    legend = alt.Legend(orient="bottom", columns=2, symbolSize=120, title=None)
+    pts = base.mark_circle(size=40, opacity=0.85).encode(color=alt.Color("group:N", scale=scale, legend=legend))
     chart: Any = pts
     if df["ringed"].any():
-        rings = base.transform_filter("datum.ringed").mark_point(size=140, filled=False, strokeWidth=2,
-                                                                 color="#222222").encode(
-            tooltip=["name:N", "group:N"])
-        labels_ = base.transform_filter("datum.ringed").mark_text(dx=8, dy=-8, fontSize=10, align="left").encode(
-            text="name:N")
+        rings = base.transform_filter("datum.ringed").mark_point(size=150, filled=False, strokeWidth=2,
+                                                                 color=INK).encode(tooltip=["name:N", "group:N"])
+        labels_ = base.transform_filter("datum.ringed").mark_text(dx=8, dy=-8, fontSize=FONT - 1, align="left",
+                                                                  color=INK).encode(text="name:N")
         chart = alt.layer(pts, rings, labels_)
-    return chart.properties(title=title, height=height)
+    return _legible(chart.properties(title=title, height=height, width="container"))
 
 
-def accuracy_chart(records: Sequence[Any], *, coarse: bool = False, title: str = "", height: int = 220) -> alt.Chart:
-    """Bars of the leave-one-out kNN accuracy per method from the latest record (acc_* or coarse_acc_*)."""
-    if not records:
-        return alt.Chart(_data(pd.DataFrame({"method": [], "accuracy": []}))).mark_bar()
-    m = records[-1].metrics
-    prefix = "coarse_acc_" if coarse else "acc_"
-    rows = [{"method": METHOD_LABELS.get(k[len(prefix):], k[len(prefix):]), "accuracy": float(v)}
-            for k, v in m.items() if k.startswith(prefix)]
+def accuracy_chart(records: Sequence[Any], *, coarse: bool = False, title: str = "", height: int = 200) -> Any:
+    """Bars of the leave-one-out kNN accuracy per method from the latest record; a method whose stage has not run
+    yet shows "pending", never a 0.
+
+    Parameters
+    ----------
+    records : sequence of Record
+    coarse : bool, default False
+        The disease-area accuracies (``coarse_acc_*``) instead of the label accuracies (``acc_*``).
+    title : str
+    height : int, default 200
+
+    Returns
+    -------
+    altair chart
+    """
+    m = records[-1].metrics if records else {}
+    rows = []
+    for k in METHODS:
+        name = acc_metric(k, coarse)
+        pending = not m or is_pending(m, name)
+        acc = 0.0 if pending else float(m[name])  # a pending value is never drawn as a bar or a number
+        rows.append({"method": METHOD_LABELS[k], "accuracy": acc, "text": "pending" if pending else f"{acc:.2f}",
+                     "pending": pending, "inside": not pending and acc >= 0.2})
     df = pd.DataFrame(rows)
-    order = [METHOD_LABELS[k] for k in METHOD_LABELS]
-    bars = alt.Chart(_data(df)).mark_bar().encode(
-        x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="kNN accuracy"),
+    order = [METHOD_LABELS[k] for k in METHODS]
+    base = alt.Chart(_data(df)).encode(
         y=alt.Y("method:N", sort=order, title=None),
-        color=alt.Color("method:N", scale=alt.Scale(domain=order, range=PALETTE[: len(order)]), legend=None),
-        tooltip=["method:N", alt.Tooltip("accuracy:Q", format=".3f")],
+        tooltip=["method:N", alt.Tooltip("text:N", title="accuracy")],
     )
-    text = bars.mark_text(align="left", dx=3).encode(text=alt.Text("accuracy:Q", format=".2f"), color=alt.value("#555"))
-    return (bars + text).properties(title=title, height=height)
+    x = alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="kNN accuracy")
+    bars = base.transform_filter("!datum.pending").mark_bar().encode(
+        x=x, color=alt.Color("method:N", scale=alt.Scale(domain=order, range=PALETTE[: len(order)]), legend=None))
+    inside = base.transform_filter("!datum.pending && datum.inside").mark_text(
+        align="right", dx=-4, fontSize=FONT, fontWeight="bold", color=INK).encode(x=x, text="text:N")
+    outside = base.transform_filter("datum.pending || !datum.inside").transform_calculate(
+        at="datum.pending ? 0 : datum.accuracy").mark_text(align="left", dx=4, fontSize=FONT, color=INK).encode(
+        x=alt.X("at:Q", scale=alt.Scale(domain=[0, 1]), title="kNN accuracy"), text="text:N")
+    return _legible(alt.layer(bars, inside, outside).properties(title=title, height=height, width="container"))
 
 
-def exact_scatter(exact: np.ndarray, approx: np.ndarray, *, label: str = "UDEMD", height: int = 320) -> alt.Chart:
-    """Exact EMD (x) against the embedding's L1 distance (y), titled with Spearman and Pearson."""
+def exact_scatter(exact: np.ndarray, approx: np.ndarray, *, label: str = "UDEMD", exact_label: str = "exact EMD",
+                  height: int = 320) -> Any:
+    """Exact EMD (x) against the embedding's L1 distance (y) for the same pairs, titled with Spearman and Pearson.
+
+    Parameters
+    ----------
+    exact, approx : ndarray of shape (P,)
+        Exact distances and the embedding's L1 distances of P pairs.
+    label : str
+        The embedding's method.
+    exact_label : str
+        The exact method's name (axis title).
+    height : int, default 320
+
+    Returns
+    -------
+    altair chart
+    """
     from scipy.stats import pearsonr, spearmanr
 
     ex, ap = np.asarray(exact, float), np.asarray(approx, float)
-    title = f"{label} against exact EMD ({len(ex)} pairs)"
+    title = f"{label} against {exact_label} ({len(ex)} pairs)"
     if len(ex) >= 3 and np.ptp(ex) > 0 and np.ptp(ap) > 0:
         title += f": Spearman {spearmanr(ex, ap)[0]:.3f}, Pearson {pearsonr(ex, ap)[0]:.3f}"
     df = pd.DataFrame({"exact": ex, "approx": ap})
-    return alt.Chart(_data(df)).mark_circle(size=30, opacity=0.7, color=PALETTE[4]).encode(
-        x=alt.X("exact:Q", title="exact EMD (POT)"),
-        y=alt.Y("approx:Q", title=f"{label} (L1 of embeddings)"),
+    chart = alt.Chart(_data(df)).mark_circle(size=40, opacity=0.75, color=PALETTE[4]).encode(
+        x=alt.X("exact:Q", title=f"{exact_label} (POT)", scale=alt.Scale(zero=False)),
+        y=alt.Y("approx:Q", title=f"{label} (L1 of embeddings)", scale=alt.Scale(zero=False)),
         tooltip=[alt.Tooltip("exact:Q", format=".3f"), alt.Tooltip("approx:Q", format=".3f")],
-    ).properties(title=title, height=height)
+    )
+    return _legible(chart.properties(title=title, height=height, width="container"))
 
 
-def timing_chart(rows: Sequence[dict], *, height: int = 300) -> alt.Chart:
-    """Log-log wall time against the number of signals, one line per method.
+def timing_chart(rows: Sequence[dict], *, height: int = 320) -> Any:
+    """Log-log wall time against the number of signals, one line per method; extrapolated lines are dashed.
 
-    rows : dicts with keys ``method``, ``n_signals``, ``seconds`` and optional ``extrapolated`` (bool).
+    The legend shows each method as a line sample in its colour and dash (measured solid, extrapolated dashed).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Keys ``method``, ``n_signals``, ``seconds`` and optional ``extrapolated`` (bool).
+    height : int, default 320
+
+    Returns
+    -------
+    altair chart
     """
     df = pd.DataFrame(list(rows))
     if "extrapolated" not in df:
         df["extrapolated"] = False
-    return alt.Chart(_data(df)).mark_line(point=True).encode(
-        x=alt.X("n_signals:Q", scale=alt.Scale(type="log"), title="number of signals m"),
+    methods = list(dict.fromkeys(df["method"]))
+    dashed = {m: bool(df.loc[df["method"] == m, "extrapolated"].any()) for m in methods}
+    legend = alt.Legend(title=None, orient="bottom", direction="vertical", symbolType="stroke", symbolStrokeWidth=3,
+                        symbolSize=500)
+    color = alt.Color("method:N", scale=alt.Scale(domain=methods, range=categorical_colors(len(methods))),
+                      legend=legend)
+    dash = alt.StrokeDash("method:N", scale=alt.Scale(domain=methods, range=[[6, 4] if dashed[m] else [1, 0]
+                                                                             for m in methods]), legend=legend)
+    base = alt.Chart(_data(df)).encode(
+        x=alt.X("n_signals:Q", scale=alt.Scale(type="log", nice=False, padding=12), title="number of signals m"),
         y=alt.Y("seconds:Q", scale=alt.Scale(type="log"), title="seconds for all pairs"),
-        color=alt.Color("method:N", title=None),
-        strokeDash=alt.StrokeDash("extrapolated:N", title="extrapolated"),
+        color=color,
         tooltip=["method:N", "n_signals:Q", alt.Tooltip("seconds:Q", format=".3g"), "extrapolated:N"],
-    ).properties(height=height, title="All-pairs distance time against the number of signals")
+    )
+    lines = base.mark_line(strokeWidth=3).encode(strokeDash=dash)
+    points = base.mark_point(filled=True, size=60)
+    return _legible(alt.layer(lines, points).properties(height=height, width="container",
+                                                         title="All-pairs distance time against the number of signals"))
 
 
-def block_norm_chart(scales: Sequence[float], norms: Sequence[float], *, height: int = 200) -> alt.Chart:
-    """Mean L1 norm of each embedding block: bands (U_i - U_{i+1}) and the low-pass block that prices mass."""
+def block_norm_chart(scales: Sequence[float], norms: Sequence[float], *, height: int = 220) -> Any:
+    """Mean L1 norm of each embedding block: bands (U_i − U_{i+1}) and the low-pass block that prices mass.
+
+    Parameters
+    ----------
+    scales : sequence of float, length S
+        Retained diffusion times 2^k.
+    norms : sequence of float, length S
+        Mean L1 norm per block, finest band first, low-pass last.
+    height : int, default 220
+
+    Returns
+    -------
+    altair chart
+    """
     sc = [int(s) for s in scales]
     names = [f"band t={sc[i]}→{sc[i + 1]}" for i in range(len(sc) - 1)] + [f"low-pass t={sc[-1]}"]
     df = pd.DataFrame({"block": names, "l1": [float(v) for v in norms],
-                       "kind": ["band"] * (len(sc) - 1) + ["low-pass (mass)"]})
-    return alt.Chart(_data(df)).mark_bar().encode(
-        x=alt.X("block:N", sort=names, title=None),
-        y=alt.Y("l1:Q", title="mean L1 per signal"),
-        color=alt.Color("kind:N", scale=alt.Scale(range=[PALETTE[1], PALETTE[5]]), title=None),
+                       "kind": ["band (moving mass)"] * (len(sc) - 1) + ["low-pass (mass difference)"]})
+    chart = alt.Chart(_data(df)).mark_bar().encode(
+        y=alt.Y("block:N", sort=names, title=None),
+        x=alt.X("l1:Q", title="mean L1 norm per signal"),
+        color=alt.Color("kind:N", scale=alt.Scale(range=[PALETTE[1], PALETTE[5]]),
+                        legend=alt.Legend(title=None, orient="bottom", direction="vertical")),
         tooltip=["block:N", alt.Tooltip("l1:Q", format=".4g")],
-    ).properties(height=height, title="Where the embedding's L1 mass sits")
+    )
+    return _legible(chart.properties(height=height, width="container", title="Where the embedding's L1 norm sits"))
 
 
 def graph_html(adjacency: sp.spmatrix, node_names: Sequence[str], *, node_values: np.ndarray | None = None,
                max_nodes: int = 300, height: int = 420, seed: int = 0) -> tuple[str, int]:
     """Self-contained pyvis HTML of the graph (vis-network inlined, no CDN tag); subsampled above ``max_nodes``.
 
-    ``node_values`` (N,) colours nodes by a signal (e.g. the mean mass). Returns the HTML and the number of
-    nodes drawn.
+    Parameters
+    ----------
+    adjacency : scipy sparse matrix of shape (N, N)
+    node_names : sequence of str, length N
+    node_values : ndarray of shape (N,), optional
+        Colours nodes by a signal (e.g. the mean mass).
+    max_nodes : int, default 300
+    height : int, default 420
+    seed : int, default 0
+
+    Returns
+    -------
+    html : str
+    n_drawn : int
+        Nodes drawn.
     """
     import networkx as nx
 

@@ -12,22 +12,13 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
+from neurodyn.core.seeding import resolve_device
 from neurodyn.udemd import operator as ops
 
 __all__ = ["UnbalancedDiffusionEMD"]
 
 _METHODS = ("exact", "dense", "sparse", "cheb")
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def _resolve_device(device: str) -> torch.device:
-    try:
-        from neurodyn.core.seeding import resolve_device
-    except ImportError:  # pragma: no cover - core is optional for the mechanism
-        if device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(device)
-    return resolve_device(device)
 
 
 class UnbalancedDiffusionEMD(TransformerMixin, BaseEstimator):
@@ -44,7 +35,10 @@ class UnbalancedDiffusionEMD(TransformerMixin, BaseEstimator):
     anisotropy : float, default 1.0
         Coifman-Lafon density normalisation a in [0, 1].
     lazy : bool or "auto", default "auto"
-        Add self-loops (A + I). "auto" adds them only when the graph is bipartite (trees, paths, grids).
+        Add self-loops (A + I) before building the walk. "auto" (the default) is the lazy walk on every graph:
+        a graph that is bipartite, or only nearly so (a tree with a few cross-links, a grid with a few
+        shortcuts), has a walk eigenvalue near -1 whose mode never mixes, and adding the loops costs nothing
+        measurable elsewhere (``docs/papers/udemd.md §3``). ``False`` gives the reference DiffusionCheb's walk.
     lowpass_weight : float, default 1.0
         gamma, weight of the low-pass block that prices mass creation/destruction (extension; 1 = reference).
     balanced : bool, default False
@@ -135,12 +129,12 @@ class UnbalancedDiffusionEMD(TransformerMixin, BaseEstimator):
         """
         self._check_params()
         a = ops.validate_adjacency(adjacency)
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         dtype = _DTYPES[self.dtype]
         self.adjacency_ = a
         self.n_nodes_ = a.shape[0]
         self.max_scale_ = ops.auto_max_scale(a) if self.max_scale == "auto" else int(self.max_scale)
-        self.lazy_ = ops.is_bipartite(a) if self.lazy == "auto" else bool(self.lazy)
+        self.lazy_ = ops.resolve_lazy(self.lazy)
         self.exponents_ = ops.retained_scales(self.max_scale_, int(self.n_scales))
         self.scales_ = 2 ** self.exponents_
         self.route_ = ops.choose_route(self.n_nodes_, device) if self.method == "exact" else self.method

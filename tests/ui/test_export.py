@@ -5,9 +5,9 @@ import json
 
 import pandas as pd
 
+from neurodyn.core.export import chart_bytes, records_csv, run_json, save_run, versions
 from neurodyn.core.loop import Record
 from neurodyn.ui.controls import log_grid
-from neurodyn.core.export import chart_bytes, records_csv, run_json, save_run, versions
 from neurodyn.viz.graph import graph_html, strip_cdn
 from neurodyn.viz.theme import metric_chart
 

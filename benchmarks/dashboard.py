@@ -37,9 +37,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from neurodyn.ui.live import LIVE_CHART_CSS  # noqa: E402  (a run's charts, not a page's pre-run preview)
-from neurodyn.ui.warmup import STATUS_PREFIX, wait_for_warmup  # noqa: E402
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from neurodyn.ui.live import LIVE_CHART_CSS  # a run's charts, not a page's pre-run preview
+from neurodyn.ui.warmup import STATUS_PREFIX, wait_for_warmup
+
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
@@ -112,7 +114,7 @@ def measure_navigation(browser, url: str, paper) -> float:
     """
     ctx = _context(browser)
     page = _home(ctx, url)
-    slug = paper.page.removesuffix(".py")
+    slug = paper.key
     link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').first
     t0 = time.perf_counter()
     link.click()
@@ -130,7 +132,7 @@ def _open(ctx, url: str, paper, tab: str | None, start_label: str) -> tuple[Any,
     """Open the page in a new tab of ``ctx`` (and its ``tab``); return the tab, its Start button and the seconds."""
     page = ctx.new_page()
     t0 = time.perf_counter()
-    page.goto(f"{url}/{paper.page.removesuffix('.py')}")
+    page.goto(f"{url}/{paper.key}")
     if tab is not None:
         page.get_by_role("tab", name=tab).click()
     start = page.get_by_role("button", name=start_label, exact=True).first
@@ -227,7 +229,7 @@ def main() -> int:
     parser.add_argument("--pages", default="", help="comma-separated paper keys (default: every ready page)")
     parser.add_argument("--json", default="", help="also write the results here")
     args = parser.parse_args()
-    ready = [p for p in registry.PAPERS if p.page and (not args.pages or p.key in args.pages.split(","))]
+    ready = [registry.paper(k) for k in registry.PACKAGES if not args.pages or k in args.pages.split(",")]
 
     rows, warm_s = [], float("nan")
     with sync_playwright() as p:

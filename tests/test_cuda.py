@@ -15,7 +15,7 @@ import torch
 from neurodyn.attention import CompositionalAttention, MultiHeadAttention
 from neurodyn.core import registry
 from neurodyn.core.loop import run
-from neurodyn.games import LEAD, LEADAdam
+from neurodyn.lead import LEAD, LEADAdam
 from neurodyn.udemd import udemd_embedding
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -40,7 +40,8 @@ def server(browser):
     """Start the dashboard; yield its base URL; stop it at the end."""
     port = _free_port()
     env = {**os.environ, "NEURODYN_HEARTBEAT_TIMEOUT": "6", "NEURODYN_MAX_JOBS": "1"}
-    log = open(ROOT / "test-output" / "server.log", "w") if (ROOT / "test-output").mkdir(exist_ok=True) or True else None
+    (ROOT / "test-output").mkdir(exist_ok=True)
+    log = open(ROOT / "test-output" / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -94,9 +95,17 @@ class Watch:
 
     def __init__(self, page, base: str) -> None:
         self.errors: list[str] = []
+        self.vega_warnings: list[str] = []  # e.g. "Infinite extent for field": a chart drawn from empty or NaN data
         self.foreign: list[str] = []
         host = base.split("//", 1)[1]
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+
+        def on_console(m) -> None:
+            if m.type == "error":
+                self.errors.append(m.text)
+            elif m.type == "warning" and re.match(r"\s*(WARN|ERROR)\b", m.text):
+                self.vega_warnings.append(m.text)
+
+        page.on("console", on_console)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
 
         def on_request(req):
@@ -158,3 +167,28 @@ def page(browser, server, request):
 def shots() -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     return OUT
+
+
+#: Visible text elements whose text is cut (ellipsis or hidden overflow): buttons, widget labels, tabs, metrics.
+OVERFLOW_JS = """
+() => {
+  const sel = 'button, [data-testid="stWidgetLabel"], [data-testid="stWidgetLabel"] *, [data-baseweb="tab"], ' +
+              '[data-baseweb="tab"] *, [data-testid="stMetricLabel"] *, [data-testid="stExpander"] summary *';
+  const out = [];
+  for (const el of document.querySelectorAll(sel)) {
+    if (!el.offsetParent || !el.innerText || !el.innerText.trim()) continue;
+    const st = getComputedStyle(el);
+    const clips = st.overflow !== 'visible' || st.overflowX !== 'visible' || st.textOverflow === 'ellipsis';
+    if (clips && (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 2)) {
+      out.push(el.innerText.trim().slice(0, 80));
+    }
+  }
+  return [...new Set(out)];
+}
+"""
+
+
+@pytest.fixture
+def cut_texts():
+    """``cut_texts(page)``: texts of buttons, labels and tabs that overflow their box (cut, or an ellipsis)."""
+    return lambda page: page.evaluate(OVERFLOW_JS)

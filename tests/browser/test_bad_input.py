@@ -120,3 +120,21 @@ def test_a_good_h5ad_embeds_its_genes(page, server, tmp_path):
     page.get_by_role("button", name=re.compile(r"Neighbour table \(CSV\)")).wait_for(timeout=90_000)
     _still_works(page)
     assert page.watch.console_errors == [] and page.watch.foreign == []
+
+
+def test_after_a_run_on_uploaded_data_another_tab_can_start_at_once(page, server):
+    """The upload run (tab D) ends: tab A's Start must come back by itself, not wait for a click elsewhere."""
+    _your_data_tab(page, server)
+    _upload(page, 0, EDGES)
+    page.get_by_text(re.compile("Signals CSV")).first.wait_for(timeout=30_000)
+    _upload(page, 1, SIGNALS)
+    page.get_by_text(re.compile(r"^Accepted: \d+ nodes, \d+ signals")).first.wait_for(timeout=30_000)
+    page.get_by_role("button", name=re.compile("Embed my data")).click()
+    page.get_by_role("tab").first.click()  # switch to tab A while the upload run goes on or has just ended
+    page.get_by_role("button", name=re.compile(r"Embedding \(CSV\)")).first.wait_for(state="attached", timeout=90_000)
+    start = page.get_by_role("button", name=re.compile("^▶ Start")).first
+    page.wait_for_function("b => !b.disabled", arg=start.element_handle(), timeout=5_000)
+    assert page.get_by_text(re.compile("is still going; one run per session")).count() == 0
+    start.click()
+    page.get_by_text(re.compile(r"^(Done:|Training|Building)")).first.wait_for(timeout=60_000)
+    assert page.watch.console_errors == []

@@ -13,7 +13,7 @@ from neurodyn.ui.live import LIVE_CHART_CSS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PAGES = ["compositional_attention", "lyapunov", "lead", "udemd"]
+PAGES = ["attention", "lyapunov", "lead", "udemd"]
 
 
 def _peak_mib(pid: int) -> float:
@@ -36,7 +36,7 @@ def _rss_peak_mib(pid: int) -> tuple[float, float]:
 
 
 def test_four_users_share_one_worker_slot_fairly(browser, server, server_pid, shots):
-    assert {p.page.removesuffix(".py") for p in registry.PAPERS if p.page} >= set(PAGES)
+    assert set(registry.PACKAGES) >= set(PAGES)
     contexts, pages = [], []
     for name in PAGES:
         ctx = browser.new_context(viewport={"width": 1300, "height": 900})

@@ -16,7 +16,7 @@ from neurodyn.ui.live import LIVE_CHART_CSS
 
 pytestmark = pytest.mark.browser
 
-READY = [p for p in registry.PAPERS if p.page]
+READY = [registry.paper(k) for k in registry.PACKAGES]  # what the server (without the template) lists
 STEP = re.compile(r"step (\d+)")
 
 
@@ -30,7 +30,7 @@ def _steps(page) -> int | None:
 
 @pytest.mark.parametrize("paper", READY, ids=[p.key for p in READY])
 def test_live_run_stop_download_and_reload(page, server, shots, paper, tmp_path):
-    url = f"{server}/{paper.page.removesuffix('.py')}?preset=small&seed=3"
+    url = f"{server}/{paper.key}?preset=small&seed=3"
     page.goto(url)
     start = page.get_by_role("button", name=re.compile("^▶ Start")).first
     start.wait_for(timeout=60_000)

@@ -1,0 +1,69 @@
+"""Hostile uploads through the UDEMD page while another user trains: refused fast with the limit named, and the
+other session's run keeps going and redrawing."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from neurodyn.ui.live import LIVE_CHART_CSS
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("hostile_builders", ROOT / "tests" / "udemd" / "test_hostile_uploads.py")
+builders = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(builders)  # the crafted files (zip and gzip bombs built without inflating anything)
+
+STEP = re.compile(r"step (\d+)")
+
+
+def _steps(page) -> int:
+    loc = page.locator('[data-testid="stProgress"]')
+    m = STEP.search(loc.first.inner_text()) if loc.count() else None
+    return int(m.group(1)) if m else 0
+
+
+def _upload_tab(page, server, kind: str):
+    page.goto(f"{server}/udemd")
+    page.get_by_role("tab", name=re.compile("Your data")).click()
+    page.get_by_text("Upload a graph and signals").wait_for(timeout=60_000)
+    page.get_by_text(kind).click()
+
+
+@pytest.mark.parametrize("kind,make,limit", [
+    ("adjacency .npz + signals CSV", lambda tmp: builders.zeros_npz((30_000, 30_000)),
+     r"declares 3\.4 GiB uncompressed; the limit is 400 MiB"),
+    ("AnnData .h5ad", lambda tmp: builders.zeros_h5ad(tmp / "zeros.h5ad"), r"the limit is 25,000,000"),
+], ids=["npz-zero-bomb", "h5ad-gzip-zeros"])
+def test_bomb_is_refused_on_the_page_while_another_session_keeps_training(browser, server, tmp_path, kind, make,
+                                                                          limit):
+    trainer_ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    trainer = trainer_ctx.new_page()
+    uploader_ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    uploader = uploader_ctx.new_page()
+    try:
+        trainer.goto(f"{server}/attention?preset=small")
+        trainer.get_by_role("button", name="▶ Start").first.click(timeout=60_000)
+        trainer.locator(LIVE_CHART_CSS).first.wait_for(timeout=60_000)
+        path = tmp_path / ("bomb.npz" if "npz" in kind else "bomb.h5ad")
+        path.write_bytes(make(tmp_path))
+        _upload_tab(uploader, server, kind)
+        before = _steps(trainer)
+        t0 = time.monotonic()
+        uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+        msg = uploader.get_by_text(re.compile(limit)).first
+        msg.wait_for(timeout=30_000)
+        refused_s = time.monotonic() - t0
+        trainer.wait_for_timeout(1500)
+        assert _steps(trainer) > before, "the other session's run stopped moving during the upload"
+        assert trainer.get_by_text(re.compile("^Done:|Training")).count() > 0
+        assert refused_s < 15, f"refused only after {refused_s:.1f} s"  # a cold checker process starts in ~5 s
+        assert uploader.locator('[data-testid="stException"]').count() == 0
+    finally:  # a closed tab's run is cancelled by the heartbeat watchdog
+        trainer_ctx.close()
+        uploader_ctx.close()

@@ -5,11 +5,11 @@ Two workloads, in one run, on one torch thread:
 - the small 8-Gaussian GAN of the ``lead_gan`` experiment (one seed; general-sum losses ``(L_G, L_D)``);
 - a 1000-dimensional bilinear game ``f = x^T A y``.
 
-LEAD costs one gradient plus the coupling Hessian-vector products (card 7: about 2x GDA); extragradient costs
-two gradients. Steps of the three optimizers are interleaved in rounds. On CPU the clock is the calling thread's
-CPU time (``time.thread_time``; torch runs on that one thread), which does not count the time other processes on a
-shared machine take from us; the median round gives the ratios and the fastest is printed beside it. On CUDA the
-clock is wall time after synchronising.
+LEAD costs one gradient plus the coupling Hessian-vector products (about 2x GDA, docs/papers/lead.md §11);
+extragradient costs two gradients. Steps of the three optimizers are interleaved in rounds. On CPU the clock is the
+calling thread's CPU time (``time.thread_time``; torch runs on that one thread), which does not count the time other
+processes on a shared machine take from us; the median round gives the ratios and the fastest is printed beside it. On
+CUDA the clock is wall time after synchronising.
 
 Usage: ``python benchmarks/lead.py [--rounds 30] [--device cpu]``
 """
@@ -24,9 +24,9 @@ from typing import Callable
 import torch
 
 from neurodyn.core.seeding import resolve_device, torch_generator
-from neurodyn.games import LEAD, ExtraGradient, SimGDA
-from neurodyn.games.experiment import GAN_PRESETS
-from neurodyn.games.games import StackedMLP, gan_losses, sample_eight_gaussians
+from neurodyn.lead import LEAD, ExtraGradient, SimGDA
+from neurodyn.lead.experiment import GAN_PRESETS
+from neurodyn.lead.games import StackedMLP, gan_losses, sample_eight_gaussians
 
 OPTIMIZERS = {
     "SimGDA": lambda groups: SimGDA(groups, lr=1e-3),

@@ -1,12 +1,12 @@
 """Pure update rules of LEAD and its baselines (Hemmat, Mitra, Lajoie, Mitliagkas, arXiv:2010.13846).
 
 Every function here is one line of arithmetic on tensors (or numpy arrays) and takes its hyperparameters as
-keyword-only arguments, as ``torch.optim``'s functional kernels do. The classes in :mod:`neurodyn.games.optim`
+keyword-only arguments, as ``torch.optim``'s functional kernels do. The classes in :mod:`neurodyn.lead.optim`
 gather gradients and state and call these.
 
 All rules are written for one player in the *descent convention*: ``v`` is the gradient of the player's own loss
 (``grad_x f`` for the minimiser, ``-grad_y f`` for the maximiser of a zero-sum game ``f``), so each player steps
-along ``-v``. Stacking both players gives the joint field ``v(w) = (grad_x f, -grad_y f)`` of the card.
+along ``-v``. Stacking both players gives the joint field ``v(w) = (grad_x f, -grad_y f)`` (docs/papers/lead.md §2).
 
 Symbols -> code names
 
@@ -141,7 +141,7 @@ def momentum_update(w: Any, w_prev: Any, v: Any, *, lr: float, beta: float) -> A
 
 
 def lead_update(w: Any, w_prev: Any, v: Any, coupling: Any, *, lr: float, beta: float, alpha: float) -> Any:
-    """LEAD step of one player (card eq. 2.2).
+    """LEAD step of one player (docs/papers/lead.md §3).
 
     ``w_{k+1} = w_k + beta (w_k - w_{k-1}) - lr v(w_k) - alpha * coupling``
 

@@ -1,6 +1,6 @@
 """Games for LEAD (arXiv:2010.13846): bilinear and quadratic games, and the 8-Gaussian mixture GAN.
 
-Quadratic game (card 2.6)::
+Quadratic game (docs/papers/lead.md §2)::
 
     f(x, y) = 1/2 x^T S_x x + x^T A y - 1/2 y^T S_y y,    min over x in R^n, max over y in R^m
 
@@ -10,10 +10,10 @@ with joint field ``v = (grad_x f, -grad_y f)``, its Jacobian ``J_v = [[S_x, A], 
 eigenvalues are ``(1 - gamma_j) s_j +/- i gamma_j a_j`` (the reference toy_quad.py's mixture
 ``gamma * adversarial + (1 - gamma) * cooperative``).
 
-8-Gaussian GAN (card section 3): eight centres at radius 2 in the directions ``k pi / 4``, standard deviation 0.05,
-all points divided by 1.414. Generator and discriminator are ReLU MLPs; several seeds are trained at once by
-stacking their weights along a leading axis (one batched matmul per layer). Mode coverage follows the card's
-definition (section 4), which is the card's own, not the paper's.
+8-Gaussian GAN (docs/papers/lead.md §7): eight centres at radius 2 in the directions ``k pi / 4``, standard deviation
+0.05, all points divided by 1.414. Generator and discriminator are ReLU MLPs; several seeds are trained at once by
+stacking their weights along a leading axis (one batched matmul per layer). Mode coverage is the project's own
+definition (docs/papers/lead.md §7), not the paper's (the paper shows density plots).
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ class QuadraticGame:
         A, Sx, Sy = (np.atleast_2d(np.asarray(M, dtype=np.float64)) for M in (self.A, self.Sx, self.Sy))
         n, m = A.shape
         if Sx.shape != (n, n) or Sy.shape != (m, m):
-            raise ValueError(f"Sx must be ({n}, {n}) and Sy ({m}, {m}) for A of shape {A.shape}; got {Sx.shape}, {Sy.shape}")
+            raise ValueError(f"Sx must be ({n}, {n}) and Sy ({m}, {m}) for A of shape {A.shape}; "
+                             f"got {Sx.shape}, {Sy.shape}")
         if not (np.isfinite(A).all() and np.isfinite(Sx).all() and np.isfinite(Sy).all()):
             raise ValueError("game matrices must be finite")
         object.__setattr__(self, "A", A)
@@ -160,7 +161,7 @@ def random_bilinear_game(
         Dimension of each player (A is dim x dim).
     rng : numpy Generator or int seed
     sigma_min, sigma_max : float
-        Range of the singular values (card panel A: [0.5, 2]).
+        Range of the singular values (docs/papers/lead.md §10: [0.5, 2]).
     """
     if dim < 1:
         raise ValueError(f"dim must be >= 1, got {dim}")
@@ -202,7 +203,7 @@ def adversarial_gammas(
 
 
 def quadratic_game(gamma: Any, s: Any = None, a: Any = None) -> QuadraticGame:
-    """Quadratic game with per-mode adversarialness (card 2.6 / toy_quad.py without its 28-dim LEAD system).
+    """Quadratic game with per-mode adversarialness (docs/papers/lead.md §2), toy_quad.py's minus its 28-dim LEAD.
 
     ``S_x = S_y = diag((1 - gamma_j) s_j)``, ``A = diag(gamma_j a_j)``; gamma 0 is a cooperative minimisation,
     gamma 1 a pure bilinear game.
@@ -329,18 +330,18 @@ def gan_losses(G: StackedMLP, D: StackedMLP, real: Tensor, z: Tensor, *, per_see
 
 
 def mode_stats(samples: np.ndarray, *, width: float = 1.0, min_fraction: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
-    """Modes covered and high-quality fraction (card section 4; the card's definition, not the paper's).
+    """Modes covered and high-quality fraction (docs/papers/lead.md §7; our definition, not the paper's).
 
     Each sample is assigned to its nearest centre; it is high quality if within ``3 * std * width`` of it
     (``std = 0.05 / 1.414``); a mode is covered if its high-quality samples are at least ``min_fraction`` of all
-    samples. (The card says "holds >= 1% of samples"; counting only high-quality samples keeps a generator that
+    samples. (Counting only high-quality samples keeps a generator that
     sprays points everywhere from covering every mode.)
 
     Parameters
     ----------
     samples : ndarray of shape (..., n, 2)
     width : float
-        Multiplier of the high-quality radius (the card widens it 2x for the small preset).
+        Multiplier of the high-quality radius (widened 2x for the small models, docs/papers/lead.md §7).
     min_fraction : float
 
     Returns

@@ -8,11 +8,12 @@ closure may return
 - a scalar tensor ``f``: the zero-sum game ``min_x max_y f(x, y)`` (player losses ``L_x = f``, ``L_y = -f``);
 - a pair ``(L_x, L_y)``: a general-sum game where each player minimises its own loss (GANs).
 
-The arithmetic lives in :mod:`neurodyn.games.functional`; this module gathers gradients and state.
+The arithmetic lives in :mod:`neurodyn.lead.functional`; this module gathers gradients and state.
 
 LEAD's coupling ``H_xy dy`` (and ``H_yx dx``) is a Hessian-vector product by double backprop: the gradient of the
 other player's loss is built with ``create_graph=True`` and ``grad_i <grad_j L_j, stopgrad(dtheta_j)>`` is taken
-through it (card 2.3). Velocities start at zero (``theta_{-1} = theta_0``), so the first LEAD step is a GDA step.
+through it (docs/papers/lead.md §3). Velocities start at zero (``theta_{-1} = theta_0``), so the first LEAD step is a
+GDA step.
 
 Gradient accounting (attribute ``grad_evals``, in gradient-equivalents of the joint field ``v``): a backward pass
 for both players' gradients counts 1, for one player's gradient 0.5, and one player's block Hessian-vector product
@@ -28,7 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 from torch import Tensor
 
-from neurodyn.games import functional as F
+from neurodyn.lead import functional as F
 
 __all__ = [
     "GameOptimizer",
@@ -81,7 +82,7 @@ def _dot(a: Sequence[Tensor], b: Sequence[Tensor]) -> Tensor:
 def mixed_hvp(
     f: Tensor, x: Sequence[Tensor], y: Sequence[Tensor], dx: Sequence[Tensor], dy: Sequence[Tensor]
 ) -> tuple[list[Tensor], list[Tensor]]:
-    """LEAD's coupling vectors ``(H_xy dy, H_yx dx)`` by double backprop (card 2.3).
+    """LEAD's coupling vectors ``(H_xy dy, H_yx dx)`` by double backprop (docs/papers/lead.md §3).
 
     ``H_xy dy = grad_x <grad_y f, stopgrad(dy)>`` and ``H_yx dx = grad_y <grad_x f, stopgrad(dx)>``.
 
@@ -404,7 +405,7 @@ class ConsensusOptimization(GameOptimizer):
 
 
 class LEAD(GameOptimizer):
-    """LEAD, Least Action Dynamics (card eq. 2.2), with the coupling by double-backprop Hessian-vector products.
+    """LEAD, Least Action Dynamics (docs/papers/lead.md §3), coupled by double-backprop Hessian-vector products.
 
     ``x_{k+1} = x_k + beta dx_k - lr grad_x f(x_k, y_k) - alpha H_xy dy_k``
     ``y_{k+1} = y_k + beta dy_k + lr grad_y f(x_k, y_k) + alpha H_yx dx_k``
@@ -485,7 +486,7 @@ class LEAD(GameOptimizer):
 
 
 class LEADAdam(GameOptimizer):
-    """LEAD-Adam for GANs (card 2.4): the general-sum LEAD direction fed to Adam, players updated alternately.
+    """LEAD-Adam for GANs (docs/papers/lead.md §4): the general-sum LEAD direction fed to Adam, players alternating.
 
     For player i (its turn), with j the other player::
 
@@ -494,8 +495,8 @@ class LEADAdam(GameOptimizer):
         theta_i_prev <- theta_i ;  Adam step on theta_i with gradient g_i - alpha * c_i
 
     The closure is re-evaluated for the second player, so its gradients see the first player's new weights (the
-    reference scripts reuse a stale graph instead; card 2.7). Adam's ``beta1`` plays the momentum's role; no
-    separate heavy-ball term. With ``alpha = 0`` this is alternating Adam, the baseline.
+    reference scripts reuse a stale graph instead; docs/papers/lead.md §8). Adam's ``beta1`` plays the momentum's role;
+    no separate heavy-ball term. With ``alpha = 0`` this is alternating Adam, the baseline.
 
     Parameters
     ----------

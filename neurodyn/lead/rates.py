@@ -10,7 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-__all__ = ["measured_rate", "rate_agrees"]
+from neurodyn.lead.experiment import method_metric
+
+__all__ = ["measured_rate", "rate_agrees", "TINY"]
+
+TINY = 1e-250  # norms below this are left out of a rate (near float64's underflow)
 
 
 def measured_rate(records: Sequence[Any], method: str, *, window: int = 50, skip: int = 20) -> float | None:
@@ -19,7 +23,7 @@ def measured_rate(records: Sequence[Any], method: str, *, window: int = 50, skip
     Parameters
     ----------
     records : sequence of Record
-        Records of the ``lead`` experiment (metric ``norm_<method>``, ``diverged_<method>``).
+        Records of the ``lead`` experiment (metrics ``method_metric("norm", method)`` and ``"diverged"``).
     method : str
         Method key, e.g. ``"lead"`` or ``"simgda"``.
     window : int
@@ -30,16 +34,15 @@ def measured_rate(records: Sequence[Any], method: str, *, window: int = 50, skip
     Returns
     -------
     float or None
-        ``(||w_K|| / ||w_{K-window}||) ** (1 / window)``; None while too few steps, after divergence, or once the
-        norm is at floating-point zero.
+        ``(||w_K|| / ||w_{K-window}||) ** (1 / window)`` over the last records before the method diverged and
+        before its norm fell below ``TINY`` (1e-250); None while fewer than ``skip + window + 1`` such records.
     """
-    key = f"norm_{method}"
-    usable = [r for r in records[skip:] if key in r.metrics and not r.metrics.get(f"diverged_{method}", 0.0)]
+    key, gone = method_metric("norm", method), method_metric("diverged", method)
+    usable = [r for r in records[skip:]
+              if key in r.metrics and not r.metrics.get(gone, 0.0) and r.metrics[key] > TINY]
     if len(usable) <= window:
         return None
     a, b = usable[-window - 1].metrics[key], usable[-1].metrics[key]
-    if a <= 1e-250 or b <= 1e-250:
-        return None
     return math.exp(math.log(b / a) / window)
 
 

@@ -1,4 +1,4 @@
-"""Spectral radii of LEAD and the baselines on quadratic games (arXiv:2010.13846, card 2.6).
+"""Spectral radii of LEAD and the baselines on quadratic games (arXiv:2010.13846, docs/papers/lead.md §6).
 
 On a quadratic game every method is a linear recurrence around the equilibrium ``w* = 0``; its linear rate is the
 spectral radius ``rho`` of the update operator. Two routes:
@@ -13,9 +13,9 @@ spectral radius ``rho`` of the update operator. Two routes:
     ``p(mu)^2 + eta^2 a^2 mu^3`` and alternating LEAD ``p(mu)^2 + a^2 (eta mu + alpha (mu - 1))(eta mu^2 + alpha
     (mu - 1))`` with ``p(mu) = mu^2 - (1 + beta - eta s) mu + beta`` (quartics, solved by batched companion eigvals).
 ``route="matrix"``
-    The full update matrix built from ``J_v``, ``C``, ``S_x``, ``A``, ``S_y`` as card 2.6 writes it, e.g. LEAD's
-    ``T = [[(1 + beta) I - eta J_v - alpha C, -beta I + alpha C], [I, 0]]`` on ``(w_k, w_{k-1})``. This is *not* the
-    reference toy_quad.py matrix, whose lag block carries an extra ``+alpha J_v`` (card 2.7).
+    The full update matrix built from ``J_v``, ``C``, ``S_x``, ``A``, ``S_y`` as docs/papers/lead.md §6 writes it, e.g.
+    LEAD's ``T = [[(1 + beta) I - eta J_v - alpha C, -beta I + alpha C], [I, 0]]`` on ``(w_k, w_{k-1})``. This is
+    *not* the reference toy_quad.py matrix, whose lag block carries an extra ``+alpha J_v`` (docs/papers/lead.md §8).
 
 ``per_gradient=True`` reports ``rho ** (1 / cost)`` with ``cost`` gradient-equivalents per step
 (:data:`GRAD_COST`: EG, CO and LEAD 2, alternating LEAD 3, others 1).
@@ -27,7 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from neurodyn.games.games import QuadraticGame, adversarial_gammas
+from neurodyn.lead.games import QuadraticGame, adversarial_gammas
 
 __all__ = ["METHODS", "GRAD_COST", "spectral_radius", "update_matrix", "best_rho_vs_adversarialness"]
 
@@ -108,7 +108,7 @@ def _modes_rho(method: str, s: np.ndarray, a: np.ndarray, h: dict[str, np.ndarra
 
 
 def update_matrix(method: str, game: QuadraticGame, **hyper: float) -> np.ndarray:
-    """The full linear update operator of ``method`` on ``game`` (card 2.6).
+    """The full linear update operator of ``method`` on ``game`` (docs/papers/lead.md §6).
 
     Simultaneous methods act on ``w_k`` (GDA, EG, CO) or ``(w_k, w_{k-1})`` (OGDA, momentum, LEAD); alternating
     ones are the product ``T_y T_x`` of the x-step and the y-step on ``(x_k, y_k, x_{k-1}, y_{k-1})``.
@@ -129,21 +129,21 @@ def update_matrix(method: str, game: QuadraticGame, **hyper: float) -> np.ndarra
     eta = h["lr"]
     J, C = game.jacobian(), game.coupling_matrix()
     d = J.shape[0]
-    I, Z = np.eye(d), np.zeros((d, d))
+    Id, Z = np.eye(d), np.zeros((d, d))
     if method == "gda":
-        return I - eta * J
+        return Id - eta * J
     if method == "eg":
-        return I - eta * J + eta**2 * J @ J
+        return Id - eta * J + eta**2 * J @ J
     if method == "co":
-        return I - eta * (J + h["gamma"] * J.T @ J)
+        return Id - eta * (J + h["gamma"] * J.T @ J)
     if method == "ogda":
-        return np.block([[I - 2 * eta * J, eta * J], [I, Z]])
+        return np.block([[Id - 2 * eta * J, eta * J], [Id, Z]])
     if method == "momentum":
         beta = h["beta"]
-        return np.block([[(1 + beta) * I - eta * J, -beta * I], [I, Z]])
+        return np.block([[(1 + beta) * Id - eta * J, -beta * Id], [Id, Z]])
     if method == "lead":
         beta, alpha = h["beta"], h["alpha"]
-        return np.block([[(1 + beta) * I - eta * J - alpha * C, -beta * I + alpha * C], [I, Z]])
+        return np.block([[(1 + beta) * Id - eta * J - alpha * C, -beta * Id + alpha * C], [Id, Z]])
     # alternating: state (x_k, y_k, x_{k-1}, y_{k-1}); first x, then y at the new x
     beta = h.get("beta", 0.0)
     alpha = h.get("alpha", 0.0)
@@ -187,7 +187,7 @@ def spectral_radius(method: str, game: QuadraticGame | tuple[Any, Any], *, route
 
     Examples
     --------
-    >>> from neurodyn.games.games import xy_game
+    >>> from neurodyn.lead.games import xy_game
     >>> round(float(spectral_radius("lead", xy_game(), lr=0.1, beta=0.5, alpha=0.51)), 5)
     0.87766
     >>> round(float(spectral_radius("ogda", xy_game(), lr=0.5)), 5)
@@ -195,7 +195,10 @@ def spectral_radius(method: str, game: QuadraticGame | tuple[Any, Any], *, route
     """
     h = _check(method, hyper)
     if route == "modes":
-        s, a = game.modes() if isinstance(game, QuadraticGame) else (np.asarray(game[0], float), np.asarray(game[1], float))
+        if isinstance(game, QuadraticGame):
+            s, a = game.modes()
+        else:
+            s, a = np.asarray(game[0], float), np.asarray(game[1], float)
         rho = _modes_rho(method, np.atleast_1d(s), np.atleast_1d(a), dict(zip(h, np.broadcast_arrays(*h.values()))))
     elif route == "matrix":
         if not isinstance(game, QuadraticGame):
@@ -223,7 +226,7 @@ def best_rho_vs_adversarialness(
     gamma_grid: Any = None,
     per_gradient: Sequence[str] | bool = ("eg",),
 ) -> list[dict[str, float]]:
-    """Best spectral radius over a hyperparameter grid against maximal adversarialness (card figure 2).
+    """Best spectral radius over a hyperparameter grid against maximal adversarialness (docs/papers/lead.md §6).
 
     For each ``gamma_max`` the quadratic game with per-mode adversarialness :func:`adversarial_gammas` (mode scales
     ``s = a = linspace(1/4, 4, 7)`` by default) is built; each method's rho is minimised over the grid with the
@@ -241,7 +244,7 @@ def best_rho_vs_adversarialness(
         Grids; defaults: lr 120 points in [0.005, 1.5], beta 38 in [-0.9, 0.95] (``altmomentum``: its negative
         half), alpha 61 in [0, 1.5], gamma 41 in [0, 2].
     per_gradient : bool or sequence of str
-        Methods reported per gradient-equivalent (default EG only, as the card's table).
+        Methods reported per gradient-equivalent (default EG only, as the table of docs/papers/lead.md §6).
 
     Returns
     -------

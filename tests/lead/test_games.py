@@ -1,4 +1,5 @@
-"""Games: quadratic-game structure, the 8-Gaussian mixture, mode statistics, LEAD-Adam (card check 9)."""
+"""Games: quadratic-game structure, the 8-Gaussian mixture, mode statistics, LEAD-Adam
+(docs/papers/lead.md §9, check 9)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import pytest
 import torch
 
 from neurodyn.core.seeding import torch_generator
-from neurodyn.games import LEADAdam
-from neurodyn.games.games import (
+from neurodyn.lead import LEADAdam
+from neurodyn.lead.games import (
     GAUSS_SCALE,
     GAUSS_STD,
     StackedMLP,
@@ -39,7 +40,7 @@ def test_game_value_matches_numpy_and_modes_need_structure():
     x, y = np.ones(3), np.arange(3.0)
     assert float(game.value(torch.tensor(x), torch.tensor(y))) == pytest.approx(x @ game.A @ y)
     assert xy_game().value(np.array([2.0]), np.array([3.0])) == 6.0
-    from neurodyn.games.games import QuadraticGame
+    from neurodyn.lead.games import QuadraticGame
 
     with pytest.raises(ValueError, match="route='matrix'"):
         QuadraticGame(np.eye(2), np.diag([1.0, 2.0]), np.diag([2.0, 1.0])).modes()
@@ -77,7 +78,7 @@ def make_gan(seed, n_stack=1):
 
 
 def test_lead_adam_with_alpha0_equals_alternating_torch_adam():
-    # card check 9: LEAD-Adam with alpha = 0 is Adam (discriminator step first, then generator)
+    # §9 check 9: LEAD-Adam with alpha = 0 is Adam (discriminator step first, then generator)
     G1, D1 = make_gan(0)
     G2, D2 = make_gan(0)
     lead = LEADAdam([{"params": G1.parameters(), "role": "min", "betas": (0.5, 0.9)},
@@ -126,7 +127,7 @@ def test_lead_adam_couples_and_keeps_stacked_seeds_independent():
 
 
 def test_lead_adam_zero_sum_closure_equals_pair_closure():
-    # card check 7 for LEAD-Adam: f and (f, -f) give the same iterates
+    # §9 check 7 for LEAD-Adam: f and (f, -f) give the same iterates
     def f(x, y):
         return (x * y).sum() + 0.1 * (x**2).sum()
 

@@ -1,4 +1,5 @@
-"""LEAD and baseline optimizers: card checks 3-8 and the update written out by hand (float64 throughout)."""
+"""LEAD and baseline optimizers: docs/papers/lead.md §9, checks 3-8, and the update written out by hand (float64
+throughout)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurodyn.games import (
+from neurodyn.lead import (
     LEAD,
     AltGDA,
     ConsensusOptimization,
@@ -19,8 +20,8 @@ from neurodyn.games import (
     SimGDA,
     mixed_hvp,
 )
-from neurodyn.games.games import QuadraticGame, quadratic_game, random_bilinear_game, xy_game
-from neurodyn.games.spectral import update_matrix
+from neurodyn.lead.games import QuadraticGame, quadratic_game, random_bilinear_game, xy_game
+from neurodyn.lead.spectral import update_matrix
 
 D = torch.float64
 
@@ -57,11 +58,11 @@ def test_simgda_norm_grows_by_sqrt1plus_lr2_on_xy():
     np.testing.assert_allclose(ratios, math.sqrt(1 + 0.1**2), rtol=1e-12)  # exact per step, float64
 
 
-def test_lead_contracts_at_card_rate_on_xy():
+def test_lead_contracts_at_the_closed_form_rate_on_xy():
     w, _ = run(LEAD, xy_game(), [R2], [R2], 200, lr=0.1, beta=0.5, alpha=0.51)
     norms = np.linalg.norm(w, axis=1)
-    assert 2.0e-6 < norms[100] < 3.0e-6  # card: ~2.4e-6 after 100 steps
-    assert 3e-12 < norms[200] < 8e-12  # card: ~5e-12 after 200
+    assert 2.0e-6 < norms[100] < 3.0e-6  # §9 check 3: 2.45e-6 after 100 steps
+    assert 3e-12 < norms[200] < 8e-12  # about 5e-12 after 200
     rate = (norms[200] / norms[100]) ** (1 / 100)
     assert rate == pytest.approx(0.87766, abs=1e-5)
 
@@ -141,7 +142,7 @@ def test_double_backprop_coupling_equals_A_dy_and_At_dx_and_torch_func_jvp():
 def test_lyapunov_function_nonincreasing_on_xy(alternating):
     w, _ = run(LEAD, xy_game(), [R2], [R2], 100, lr=0.1, beta=0.5, alpha=0.51, alternating=alternating)
     V = 2 * np.sum(np.diff(w, axis=0) ** 2, axis=1) + 7.7 * np.sum(w[1:] ** 2, axis=1)
-    assert np.all(np.diff(V) <= 1e-15)  # card check 6, both orderings
+    assert np.all(np.diff(V) <= 1e-15)  # docs/papers/lead.md §9 check 6, both orderings
 
 
 @pytest.mark.parametrize("alternating", [False, True])
@@ -262,7 +263,7 @@ def test_step_without_closure_is_an_error():
 
 
 def test_pure_and_in_place_update_kernels_agree():
-    from neurodyn.games import functional as F
+    from neurodyn.lead import functional as F
 
     g = torch.Generator().manual_seed(0)
     w, wp, v, c = (torch.randn(7, generator=g, dtype=D) for _ in range(4))

@@ -4,13 +4,14 @@ import numpy as np
 
 from neurodyn.core import registry
 from neurodyn.core.loop import run
-from neurodyn.games.experiment import make_game
-from neurodyn.games.rates import measured_rate, rate_agrees
-from neurodyn.games.spectral import spectral_radius
+from neurodyn.lead.experiment import make_game
+from neurodyn.lead.rates import measured_rate, rate_agrees
+from neurodyn.lead.spectral import spectral_radius
 
 
 def test_measured_rates_on_xy_match_the_closed_forms():
-    # card: GDA-sim grows by sqrt(1 + eta^2) per step; LEAD(0.1, 0.5, 0.51) contracts at 0.87766
+    # docs/papers/lead.md §9 check 3: GDA-sim grows by sqrt(1 + eta^2) per step; LEAD(0.1, 0.5, 0.51) contracts
+    # at 0.87766
     exp = registry.build("lead", preset="small", n_steps=200, device="cpu")
     recs = list(run(exp))
     assert abs(measured_rate(recs, "simgda") - np.sqrt(1 + 0.1**2)) < 1e-6

@@ -1,4 +1,5 @@
-"""Spectral radii: card checks 1-3, the per-mode form against the full matrix, the map against simulated rates."""
+"""Spectral radii (docs/papers/lead.md §9, checks 1-3): the per-mode form against the full matrix, the map against
+simulated rates."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from neurodyn.games import LEAD
-from neurodyn.games.games import adversarial_gammas, quadratic_game, random_bilinear_game, xy_game
-from neurodyn.games.spectral import METHODS, best_rho_vs_adversarialness, spectral_radius, update_matrix
+from neurodyn.lead import LEAD
+from neurodyn.lead.games import adversarial_gammas, quadratic_game, random_bilinear_game, xy_game
+from neurodyn.lead.spectral import METHODS, best_rho_vs_adversarialness, spectral_radius, update_matrix
 
 HYPER = {"lr": 0.2, "beta": 0.3, "alpha": 0.25, "gamma": 0.5}
 NEEDS = {"gda": ("lr",), "altgda": ("lr",), "eg": ("lr",), "ogda": ("lr",), "momentum": ("lr", "beta"),
@@ -25,7 +26,7 @@ def random_diagonal_game(seed=0, d=5, gamma=0.7):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_per_mode_roots_equal_full_update_matrix(method):
-    # card check 1 (d = 5, gamma = 0.7, eta = 0.2, beta = 0.3, alpha = 0.25), for every method
+    # §9 check 1 (d = 5, gamma = 0.7, eta = 0.2, beta = 0.3, alpha = 0.25), for every method
     for seed in range(3):
         game = random_diagonal_game(seed)
         h = {k: HYPER[k] for k in NEEDS[method]}
@@ -51,7 +52,7 @@ def simulated_rate(game, n_burn=400, n_window=100, seed=0, **kw):
 
 
 def test_simulated_lead_rate_equals_spectral_radius():
-    # card check 2: after 400 steps the per-step contraction over 100 steps is rho(T_LEAD) to 1e-6
+    # §9 check 2: after 400 steps the per-step contraction over 100 steps is rho(T_LEAD) to 1e-6
     game = random_diagonal_game(0)
     kw = dict(lr=0.2, beta=0.3, alpha=0.25)
     rho = float(spectral_radius("lead", game, route="matrix", **kw))
@@ -101,7 +102,7 @@ def test_heavy_ball_never_converges_on_xy():
 
 
 def test_reference_toy_quad_lag_block_would_be_wrong():
-    """Card 2.7: an extra +alpha J_v in the lag block gives rho 1.289 on xy while LEAD's iterates contract."""
+    """docs/papers/lead.md §8: an extra +alpha J_v in the lag block gives rho 1.289 on xy; LEAD's iterates contract."""
     T = update_matrix("lead", xy_game(), lr=0.1, beta=0.5, alpha=0.51)
     J = xy_game().jacobian()
     wrong = T.copy()
@@ -117,17 +118,17 @@ def test_adversarial_gammas_pin_the_ends():
         adversarial_gammas(1.5)
 
 
-def test_best_rho_vs_adversarialness_matches_card_figure():
-    # card section 5 "clean per-mode version" with toy_quad's draws; tolerance: the card prints 3-4 digits
+def test_best_rho_vs_adversarialness_matches_the_recorded_table():
+    # docs/papers/lead.md §6 table (per-mode version with toy_quad's draws); tolerance: the table has 3-4 digits
     rows = best_rho_vs_adversarialness(
         [0.0, 0.5, 1.0], ("gda", "eg", "ogda", "momentum", "lead"), rng=np.random.RandomState(0),
         lr_grid=np.linspace(0.005, 1.5, 300))
     got = {(r["gamma_max"], r["method"]): r["rho"] for r in rows}
-    card = {
+    table = {
         "gda": (0.8825, 0.890, 1.0002), "eg": (0.972, 0.952, 0.9725), "ogda": (0.962, 0.948, 0.966),
         "momentum": (0.6325, 0.889, 1.000), "lead": (0.6325, 0.889, 0.950),
     }
-    for method, values in card.items():
+    for method, values in table.items():
         for gmax, value in zip((0.0, 0.5, 1.0), values):
             assert got[(gmax, method)] == pytest.approx(value, abs=2e-3), (method, gmax)
     assert got[(1.0, "lead")] < min(got[(1.0, m)] for m in ("gda", "eg", "ogda", "momentum"))

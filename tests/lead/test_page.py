@@ -1,0 +1,38 @@
+"""The LEAD page draws a run from the config it was started with, not from the sidebar (issue #12, item 4)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PAGE = Path(__file__).resolve().parents[2] / "pages" / "lead.py"
+
+
+def _text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def test_moving_a_slider_after_a_run_keeps_its_claims_and_figures():
+    """Before the fix, moving η after a run made the live check compare the old run's rate with the new ρ."""
+    at = AppTest.from_file(str(PAGE), default_timeout=90).run()
+    assert not at.exception, at.exception
+    at.button(key="lead.start").click().run()
+    job = at.session_state["nd.job.lead"]
+    deadline = time.monotonic() + 120
+    while job.state.active and time.monotonic() < deadline:  # the page's redraws would send these heartbeats
+        job.heartbeat()
+        time.sleep(0.2)
+    assert job.state.value == "done", (job.state, job.message)
+    at.run()
+    assert not at.exception, at.exception
+    before = _text(at)
+    assert "within 1% of ρ = 0.87766" in before and "✅ reproduced" in before
+    at.session_state["nd.lead.lr"] = 0.3  # the sidebar moves after the run
+    at.run()
+    assert not at.exception, at.exception
+    after = _text(at)
+    assert "ρ = 0.87766 (simultaneous LEAD)" in after  # the run's ρ, not the new setting's
+    assert "❌" not in after and after.count("✅ reproduced") == before.count("✅ reproduced")
+    assert any("The settings changed since this run" in c.value for c in at.caption)

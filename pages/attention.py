@@ -3,13 +3,23 @@
 import streamlit as st
 
 from neurodyn import ui
-from neurodyn.attention.experiment import parameter_table, specialisation_status, task_preview, zero_line
-from neurodyn.viz import attention as figs
+from neurodyn.attention import figures as figs
+from neurodyn.attention.page_support import (
+    HIGH_SHADE,
+    PREVIEW_CAPTION,
+    VALUE_MAP_CAPTION,
+    parameter_table,
+    seed_runs,
+    seed_summary,
+    specialisation_status,
+    task_preview,
+    zero_line,
+)
 
 ui.header(
     "attention",
-    note="The toy task is the paper's contextual retrieval; the expected numbers below are prototype "
-    "measurements (card 01), not the paper's. Eval is on one fixed held-out batch of sequences.",
+    note="The toy task is the paper's contextual retrieval (the paper prints no toy-task losses); the claim checks "
+    "say which numbers are the paper's. Held-out losses are measured on one fixed batch of sequences.",
 )
 cfg = ui.controls("attention")
 
@@ -29,42 +39,57 @@ def _reseed():
     st.session_state["nd.attention.seed"] = st.session_state.get("nd.attention.seed", cfg.seed) + 1
 
 
-def draw(records):
+def draw(records, config):
+    """The run's maps, losses and specialisation, drawn from its records and the config it started with."""
     state, message = specialisation_status(records)
     {"specialised": st.success, "not_specialised": st.warning}.get(state, st.info)(message)
     if state == "not_specialised":
         st.button("🎲 Reseed (seed + 1), then press Start", on_click=_reseed, key="attention.reseed")
-    job = ui.current_job("attention")
-    run = job.config if job is not None else cfg  # figures follow the settings the run was started with
     t_maps, t_mha, t_loss = st.tabs(["Value scores and search maps", "MHA heads", "Loss and specialisation"])
     latest = figs.latest_artifacts(records)
     if latest is not None:
         step, art = latest
-        snap = step  # the snapshot figures change only when a new snapshot arrives
         with t_maps:
             st.caption(f"Snapshot at optimizer step {step}, sample 0 of the held-out batch.")
-            ui.chart(lambda: figs.value_score_chart(art["value_scores"], run.n_searches, run.n_retrievals,
-                                                    run.n_search_gt, run.n_retrieval_gt),
-                     key="attention.values", version=snap, width="content")
-            st.caption("How to read this: each column is a token. In a specialised run the bright cell of "
-                       "'Search i' jumps between values exactly when the GT task row below it switches.")
-            ui.chart(lambda: figs.confusion_chart(art["confusion"]), key="attention.confusion", version=snap,
-                     width="content")
-            st.caption("Counts over the held-out batch: a specialised search puts each GT task on its own value.")
+            ui.chart(lambda: figs.value_score_chart(art["value_scores"], config.n_searches, config.n_retrievals,
+                                                    config.n_search_gt, config.n_retrieval_gt),
+                     key="attention.values", version=step)
+            st.caption(VALUE_MAP_CAPTION)
+            ui.chart(lambda: figs.confusion_chart(art["confusion"]), key="attention.confusion", version=step)
+            st.caption("Over the whole held-out batch: of the tokens whose true task for GT search g is t (a column), "
+                       f"the share on which search i picked value j. A specialised search has one {HIGH_SHADE} cell "
+                       "per column, a different one for each task.")
             ui.chart(lambda: figs.search_maps_chart(art["search_maps"], art["neighbours"]),
-                     key="attention.search", version=snap, width="content")
+                     key="attention.search", version=step, width="content")
             st.caption("Search maps A_i: row n is where token n reads from; boxes mark the true neighbours j_{n,g}.")
         with t_mha:
             ui.chart(lambda: figs.mha_maps_chart(art["mha_search_maps"], art["neighbours"]),
-                     key="attention.mha", version=snap, width="content")
+                     key="attention.mha", version=step, width="content")
             st.caption("MHA has no value scores: head h always retrieves with value matrix h.")
     with t_loss:
         n = len(records)
-        ui.chart(lambda: figs.loss_chart(records, zero_line(run, records)), key="attention.loss", version=n)
-        st.caption("Dashed grey: the L1 of always predicting 0. Expectation from the card's prototypes (not the "
-                   "paper's numbers; D = 32, 1,000 steps): Comp ≈ 0.24–0.28, MHA(2) 0.33–0.59; crisp selection in "
-                   "about half of the seeds.")
+        entry = seed_runs(config)
+        left, right = st.columns([3, 2]) if entry else (st.container(), None)
+        with left:
+            ui.chart(lambda: figs.loss_chart(records, zero_line(config, records)), key="attention.loss", version=n)
+        if right is not None:
+            with right:
+                ui.chart(lambda: figs.seed_chart(entry["runs"], seed=config.seed), key="attention.seeds", version=0)
+        st.caption("Dashed grey: the L1 of always predicting 0. " + seed_summary(config))
         ui.chart(lambda: figs.specialisation_chart(records), key="attention.specialisation", version=n)
+
+
+def charts(records, config):
+    """The figures offered as downloads once the run has ended."""
+    out = {"loss": figs.loss_chart(records, zero_line(config, records)),
+           "specialisation": figs.specialisation_chart(records)}
+    latest = figs.latest_artifacts(records)
+    if latest is not None:
+        art = latest[1]
+        out["value_scores"] = figs.value_score_chart(art["value_scores"], config.n_searches, config.n_retrievals,
+                                                     config.n_search_gt, config.n_retrieval_gt)
+        out["confusion"] = figs.confusion_chart(art["confusion"])
+    return out
 
 
 @st.cache_data
@@ -74,11 +99,8 @@ def _preview(config):
 
 def preview():
     p = _preview(cfg)
-    st.altair_chart(figs.task_chart(p["ground_truth"], cfg.n_search_gt, cfg.n_retrieval_gt), width="content")
-    st.caption(f"What the maps will be compared with: for each of the {cfg.n_search_gt} ground-truth searches, "
-               f"the task (value) each of the {cfg.n_tokens} tokens needs, in the fixed held-out sample that the "
-               "run's value-score map shows. A specialised run puts one bright model row on each of these "
-               "patterns. Press Start to train.")
+    st.altair_chart(figs.task_chart(p["ground_truth"], cfg.n_search_gt, cfg.n_retrieval_gt), width="stretch")
+    st.caption(PREVIEW_CAPTION.format(s_gt=cfg.n_search_gt, n=cfg.n_tokens, shade=HIGH_SHADE))
 
 
-ui.live("attention", cfg, draw, preview=preview)
+ui.live("attention", cfg, draw, preview=preview, charts=charts)

@@ -3,7 +3,7 @@
 Mittal, Raparthy, Rish, Bengio, Lajoie, "Compositional Attention: Disentangling Search and
 Retrieval", ICLR 2022, arXiv:2110.09419.
 
-Symbols of the paper (card ``01-compositional-attention.md``, section 2) and their code names:
+Symbols of the paper (``docs/papers/attention.md §2``) and their code names:
 
 =================  ============================  =============================================
 paper              code                          shape / meaning
@@ -22,10 +22,11 @@ Z_ij = A_i V_j     ``z``                         (B, S, N, R, d_v) all pairings
 c_ij               ``c``                         (B, N, S, R) value scores, softmax over R
 =================  ============================  =============================================
 
-Implementation notes (same maths as the card, reorganised for speed; stated here and on the page):
+Implementation notes (the same maths as the paper's equations, reorganised for speed; stated here, on the page and
+in ``docs/papers/attention.md §5``):
 
 * All S x R pairings come from one attention call over S heads whose value is the concatenation
-  [V_1 | ... | V_R] shared by every search (card section 7, items 1-2): one fused
+  [V_1 | ... | V_R] shared by every search (``docs/papers/attention.md §9``): one fused
   ``scaled_dot_product_attention`` call on CUDA; on CPU explicit logits and one bmm of A (B, S*N, N)
   with V (B, N, R*d_v) (torch's CPU flash kernel needs equal query and value widths, and R*d_v is not
   d_k). No Python loop runs over searches or retrievals.
@@ -96,7 +97,7 @@ def compositional_parameter_count(
     d_retrieval: int | None = None,
     bias: bool = False,
 ) -> int:
-    """Number of parameters of :class:`CompositionalAttention` (card section 2).
+    """Number of parameters of :class:`CompositionalAttention` (``docs/papers/attention.md §2``).
 
     ``2 S D d_k + R D d_v + S D d_r + d_v d_r + S d_v D``, plus one bias vector per Linear when
     ``bias`` is True (``2 S d_k + R d_v + S d_r + d_r + D``).
@@ -354,7 +355,8 @@ class CompositionalAttention(nn.Module):
                     raise ValueError(f"pairing='identity' needs n_searches == n_retrievals, got S={S}, R={R}")
                 return tuple(range(S))
             if pairing not in ("learned", "hard"):
-                raise ValueError(f"pairing must be 'learned', 'identity', 'hard' or a sequence of ints, got {pairing!r}")
+                raise ValueError(
+                    f"pairing must be 'learned', 'identity', 'hard' or a sequence of ints, got {pairing!r}")
             return pairing
         index = tuple(int(j) for j in pairing)
         if len(index) != S or any(not 0 <= j < R for j in index):

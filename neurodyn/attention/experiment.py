@@ -1,12 +1,12 @@
 """Experiment ``attention``: Comp(S, R) and MHA(H) trained side by side on contextual retrieval.
 
-Compositional attention, arXiv:2110.09419; card ``01-compositional-attention.md`` sections 2-5.
-Both toy models are "encoder MLP (in -> D -> ReLU -> D), one attention block, decoder MLP
+Compositional attention, arXiv:2110.09419; the project's account is ``docs/papers/attention.md`` (§3 the task, §4
+this experiment). Both toy models are "encoder MLP (in -> D -> ReLU -> D), one attention block, decoder MLP
 (D -> D -> ReLU -> 1)", with biases everywhere, no residual, no LayerNorm, no positional encoding, and the
 diagonal of the search scores masked (a token cannot find itself), as in the reference toy code. They see
 the same batches (fresh every optimizer step) and are evaluated on one fixed held-out batch.
 
-Deviations from the reference toy code, all exact reparametrisations or bookkeeping:
+Deviations from the reference toy code, all exact reparametrisations or bookkeeping (``docs/papers/attention.md §5``):
 
 * ``concat`` (the reference's ``--concat``: Wo applied to [concat_i O_i ; Linear(D, d_v)(h)]) is written
   as ``attention(h) + W_c Linear(D, d_v)(h)`` with W_c of size d_v x D and no bias. This is the same
@@ -32,62 +32,77 @@ from neurodyn.attention.tasks import (
     contextual_retrieval_batch,
     input_width,
     ood_split,
-    zero_predictor_l1,
 )
 from neurodyn.core.config import param
 from neurodyn.core.loop import Record
 from neurodyn.core.seeding import derive_seed, resolve_device, torch_generator
+from neurodyn.core.spec import Metric
 
 __all__ = [
     "Config",
     "PRESETS",
-    "TITLE",
-    "PAPER",
+    "METRICS",
+    "LOSS_SERIES",
+    "SPECIALISATION_SERIES",
     "ToyModel",
     "AttentionExperiment",
     "build",
     "build_models",
+    "head_widths",
+    "attention_weight_count",
     "selection_accuracy",
     "search_alignment",
     "confusion_counts",
-    "parameter_table",
-    "specialisation_status",
-    "zero_line",
+    "held_out_batch",
+    "ground_truth_rows",
     "ZERO_PREDICTOR_L1",
+    "SPECIALISED_SELECTION",
+    "SPECIALISED_SHARPNESS",
 ]
 
-TITLE = "Compositional attention: head-specialisation maps"
-PAPER = "arXiv:2110.09419"
-ZERO_PREDICTOR_L1 = 0.764  # E|y| of the zero predictor, N = 10, s_gt = r_gt = 2, with coefficients (card sec. 2)
+ZERO_PREDICTOR_L1 = 0.764  # E|y| of the zero predictor, N = 10, s_gt = r_gt = 2, with coefficients (attention.md §3)
 EVAL_SEED = 20_481  # the held-out batch is the same for every run seed, so runs are comparable
-SPECIALISED_SELECTION = 0.95  # "selection accuracy near 1.0" (card sec. 5)
-SPECIALISED_SHARPNESS = 0.90  # "near one-hot scores" (card sec. 5 says mean max c > 0.95 at the end of a long run)
+SPECIALISED_SELECTION = 0.95  # "selection accuracy near 1.0": the project's threshold (attention.md §8)
+SPECIALISED_SHARPNESS = 0.90  # "near one-hot scores": mean max_j c_ij (attention.md §4)
 
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of one side-by-side run (card section 4 controls)."""
+    """Settings of one side-by-side run (``docs/papers/attention.md §4``)."""
 
-    n_search_gt: int = param(2, min=1, max=3, help="ground-truth searches s_gt")
-    n_retrieval_gt: int = param(2, min=2, max=4, help="ground-truth retrieval features r_gt")
-    n_tokens: int = param(10, min=4, max=20, help="tokens per sequence N")
-    d_model: int = param(32, min=16, max=64, step=16, help="model width D")
-    n_searches: int = param(2, min=1, max=4, help="searches S of the compositional model")
-    n_retrievals: int = param(2, min=1, max=8, help="retrievals R of the compositional model")
-    n_heads: int = param(2, min=1, max=8, help="heads H of the multi-head baseline")
-    concat: bool = param(True, help="append the token's own embedding before Wo (the paper's toy setting)")
-    coefficients: bool = param(True, help="weight the searches by c_g (off: every c_g = 1, '--no-coeff')")
-    ood: bool = param(False, help="train on some task combinations, evaluate on the held-out ones")
-    identity_pairing: bool = param(False, help="fix c to the identity (needs S = R): Comp becomes MHA exactly")
-    lr: float = param(3e-3, min=1e-5, max=3e-2, log=True, help="Adam step size")
-    batch_size: int = param(256, min=16, max=1024, help="sequences per optimizer step")
-    n_steps: int = param(1000, min=10, max=100_000, help="optimizer steps of one run")
-    steps_per_record: int = param(5, min=1, max=200, help="optimizer steps per record (one evaluation each)")
-    eval_every: int = param(2, min=1, max=1000, help="records between two evaluations on the held-out batch")
-    artifact_every: int = param(10, min=1, max=1000, help="records between two snapshots of the maps")
-    eval_size: int = param(2048, min=64, max=8192, help="sequences in the fixed held-out batch")
-    seed: int = param(0, min=0, max=2**31 - 1, help="random seed (models and training data)")
-    device: str = param("auto", choices=("auto", "cpu", "cuda"), help="torch device")
+    n_search_gt: int = param(2, min=1, max=3, label="searches the task needs (s_gt)",
+                             help="ground-truth searches s_gt: search features each token's target combines")
+    n_retrieval_gt: int = param(2, min=2, max=4, label="retrieval features in the task (r_gt)",
+                                help="ground-truth retrieval features r_gt; a token's task picks one per search")
+    n_tokens: int = param(10, min=4, max=20, label="tokens per sequence (N)", help="tokens per sequence N")
+    d_model: int = param(32, min=16, max=64, step=16, label="model width (D)", help="model width D of both models")
+    n_searches: int = param(2, min=1, max=4, label="Comp: searches (S)",
+                            help="searches S of the compositional model")
+    n_retrievals: int = param(2, min=1, max=8, label="Comp: retrievals (R)",
+                              help="retrievals R of the compositional model")
+    n_heads: int = param(2, min=1, max=8, label="MHA: heads (H)", help="heads H of the multi-head baseline")
+    concat: bool = param(True, label="add each token's own embedding (paper's setting)",
+                         help="append the token's own embedding before Wo, the reference's --concat")
+    coefficients: bool = param(True, label="weight the searches by fixed coefficients",
+                               help="weight the searches by c_g (off: every c_g = 1, the reference's --no-coeff)")
+    ood: bool = param(False, label="hold out task combinations (out of distribution)",
+                      help="train on some task combinations, evaluate on the held-out ones")
+    identity_pairing: bool = param(False, label="fix the pairing to the identity (Comp = MHA)",
+                                   help="fix c to the identity (needs S = R): Comp becomes MHA exactly")
+    lr: float = param(3e-3, min=1e-5, max=3e-2, log=True, label="Adam step size", help="Adam step size")
+    batch_size: int = param(256, min=16, max=1024, label="sequences per optimizer step",
+                            help="sequences per optimizer step")
+    n_steps: int = param(1000, min=10, max=100_000, label="optimizer steps", help="optimizer steps of one run")
+    steps_per_record: int = param(5, min=1, max=200, label="optimizer steps per record",
+                                  help="optimizer steps per record (the progress bar counts records)")
+    eval_every: int = param(2, min=1, max=1000, label="records between evaluations",
+                            help="records between two evaluations on the held-out batch")
+    artifact_every: int = param(10, min=1, max=1000, label="records between map snapshots",
+                                help="records between two snapshots of the maps")
+    eval_size: int = param(2048, min=64, max=8192, label="held-out sequences",
+                           help="sequences in the fixed held-out batch")
+    seed: int = param(0, min=0, max=2**31 - 1, label="seed", help="random seed (models and training data)")
+    device: str = param("auto", choices=("auto", "cpu", "cuda"), label="device", help="torch device")
 
     def __post_init__(self) -> None:
         if self.identity_pairing and self.n_searches != self.n_retrievals:
@@ -99,15 +114,39 @@ class Config:
 
 
 PRESETS: dict[str, Config] = {
-    # card sec. 3 SMALL preset; seeds 0 and 3 of 0-3 specialise crisply here (card: 2 of 4), 27-55 s on 2 loaded cores
+    # attention.md §7: the small preset
     "small": Config(),
-    # D = 64 (card sec. 5: crisp in 3 of 4 prototype seeds; here seeds 1 and 3 of 0-3 are crisp, the loss is
-    # 0.22-0.26 in every seed); about a minute on 2 loaded cores
+    # D = 64 (attention.md §7)
     "talk": Config(d_model=64, n_steps=1000, seed=1),
     # reference run.sh example: Compositional-dot 10 64 64 64 2 2 4 4 1 --concat, Adam 1e-4, 100k iterations
     "paper": Config(n_retrieval_gt=4, d_model=64, n_searches=2, n_retrievals=4, n_heads=2, lr=1e-4,
                     n_steps=100_000, steps_per_record=10, eval_every=20, artifact_every=100, seed=1),
 }
+
+#: Train and held-out L1 of both models: metric name -> (model, split), as the loss figure draws them.
+LOSS_SERIES: dict[str, tuple[str, str]] = {
+    "comp_train_l1": ("Comp", "train"), "comp_eval_l1": ("Comp", "held-out"),
+    "mha_train_l1": ("MHA", "train"), "mha_eval_l1": ("MHA", "held-out"),
+}
+#: The specialisation measures the specialisation figure draws (all in [0, 1]).
+SPECIALISATION_SERIES: tuple[str, ...] = ("value_sharpness", "selection_accuracy", "search_alignment",
+                                          "mha_search_alignment")
+
+#: Declared metrics: every record carries exactly these (held-out ones are carried between evaluations).
+METRICS: tuple[Metric, ...] = (
+    Metric("comp_train_l1", "", "Comp: training L1"),
+    Metric("mha_train_l1", "", "MHA: training L1"),
+    Metric("comp_eval_l1", "", "Comp: held-out L1"),
+    Metric("mha_eval_l1", "", "MHA: held-out L1"),
+    Metric("zero_l1", "", "held-out L1 of always predicting 0"),
+    Metric("value_sharpness", "", "Comp: mean max c"),
+    Metric("selection_accuracy", "", "Comp: selection accuracy"),
+    Metric("search_alignment", "", "Comp: search alignment"),
+    Metric("mha_search_alignment", "", "MHA: search alignment"),
+    Metric("comp_attention_weights", "", "Comp: attention weights (no biases)"),
+    Metric("mha_attention_weights", "", "MHA: attention weights (no biases)"),
+    Metric("done", "", "run finished (1) or not (0)"),
+)
 
 
 # ----------------------------------------------------------------------------- model
@@ -142,11 +181,27 @@ class ToyModel(nn.Module):
         D = attention.d_model
         self.encoder = nn.Sequential(nn.Linear(d_in, D), nn.ReLU(), nn.Linear(D, D))
         self.attention = attention
-        self.own = nn.Sequential(nn.Linear(D, attention.d_value), nn.Linear(attention.d_value, D, bias=False)) if concat else None
+        dv = attention.d_value
+        self.own = nn.Sequential(nn.Linear(D, dv), nn.Linear(dv, D, bias=False)) if concat else None
         self.decoder = nn.Sequential(nn.Linear(D, D), nn.ReLU(), nn.Linear(D, 1))
 
-    def forward(self, x: Tensor, attn_mask: Tensor, return_attention: bool = False):
-        """(B, N, d_in) -> prediction (B, N) [and the attention maps]."""
+    def forward(
+        self, x: Tensor, attn_mask: Tensor, return_attention: bool = False
+    ) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
+        """Predict the target of every token.
+
+        Parameters
+        ----------
+        x : Tensor, shape (B, N, d_in)
+        attn_mask : BoolTensor, shape (N, N)
+            True where a token may attend.
+        return_attention : bool
+            Also return the attention block's maps.
+
+        Returns
+        -------
+        Tensor of shape (B, N), or ``(prediction, maps)`` when ``return_attention``.
+        """
         h = self.encoder(x)  # (B, N, D)
         res = self.attention(h, attn_mask, return_attention=return_attention)
         a, maps = res if return_attention else (res, None)
@@ -156,18 +211,62 @@ class ToyModel(nn.Module):
         return (y, maps) if return_attention else y
 
 
+def head_widths(config: Config) -> dict[str, int]:
+    """Head widths of the two models, as in the reference toy code (``docs/papers/attention.md §4``).
+
+    Parameters
+    ----------
+    config : Config
+
+    Returns
+    -------
+    dict
+        ``d_k = D // S``, ``d_v = D // R``, ``d_r = d_k`` of the compositional model and ``d_h = D // H``, the
+        query/key and value width of each MHA head.
+    """
+    D = config.d_model
+    return {"d_k": D // config.n_searches, "d_v": D // config.n_retrievals, "d_r": D // config.n_searches,
+            "d_h": D // config.n_heads}
+
+
+def attention_weight_count(model: ToyModel) -> int:
+    """Number of weights (biases excluded) of a toy model's attention block: what the count formulas of
+    ``docs/papers/attention.md §2`` count.
+
+    Parameters
+    ----------
+    model : ToyModel
+
+    Returns
+    -------
+    int
+    """
+    return sum(p.numel() for name, p in model.attention.named_parameters() if name.endswith("weight"))
+
+
 def build_models(config: Config, device: torch.device | str = "cpu") -> tuple[ToyModel, ToyModel]:
     """The compositional and the multi-head toy models of ``config``, initialised from its seed.
 
-    Head widths follow the reference toy code: d_k = D // S, d_v = D // R, d_r = d_k; MHA d_k = d_v = D // H.
+    Head widths: :func:`head_widths`.
+
+    Parameters
+    ----------
+    config : Config
+    device : torch.device or str
+
+    Returns
+    -------
+    (ToyModel, ToyModel)
+        Comp(S, R) and MHA(H).
     """
     D, S, R, H = config.d_model, config.n_searches, config.n_retrievals, config.n_heads
+    w = head_widths(config)
     d_in = input_width(config.n_search_gt, config.n_retrieval_gt)
     with torch.device("meta"):  # no global RNG is read; parameters are filled below
         comp = ToyModel(d_in, CompositionalAttention(
-            D, S, R, d_search=D // S, d_value=D // R, d_retrieval=D // S, bias=True,
+            D, S, R, d_search=w["d_k"], d_value=w["d_v"], d_retrieval=w["d_r"], bias=True,
             pairing="identity" if config.identity_pairing else "learned"), config.concat)
-        mha = ToyModel(d_in, MultiHeadAttention(D, H, d_search=D // H, d_value=D // H, bias=True), config.concat)
+        mha = ToyModel(d_in, MultiHeadAttention(D, H, d_search=w["d_h"], d_value=w["d_h"], bias=True), config.concat)
     comp, mha = comp.to_empty(device="cpu"), mha.to_empty(device="cpu")
     _init_linear_(comp, torch_generator(derive_seed(config.seed, "comp")))
     _init_linear_(mha, torch_generator(derive_seed(config.seed, "mha")))
@@ -217,7 +316,7 @@ def _best_matching(conf: np.ndarray) -> float:
 
 
 def selection_accuracy(confusion: np.ndarray, n_retrieval_gt: int | None = None) -> float:
-    """Selection accuracy after matching permutations (card section 4).
+    """Selection accuracy after matching permutations (``docs/papers/attention.md §4``).
 
     For each GT search g: the max over model searches i and over maps from model retrievals to GT
     retrievals of the fraction of tokens where argmax_j c_ij maps to t_g; then the mean over g.
@@ -252,26 +351,6 @@ def search_alignment(attn: Tensor, neighbours: Tensor) -> float:
     return float(rate.max(dim=0).values.mean().item())
 
 
-def parameter_table(config: Config) -> list[dict[str, object]]:
-    """Rows (model, attention formula with numbers, attention parameters, whole toy model parameters)."""
-    D, S, R, H = config.d_model, config.n_searches, config.n_retrievals, config.n_heads
-    dk, dv, dr, dh = D // S, D // R, D // S, D // H
-    comp, mha = build_models(config, "cpu")
-    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    comp_attn = 2 * S * D * dk + R * D * dv + S * D * dr + dv * dr + S * dv * D
-    mha_attn = 2 * H * D * dh + H * D * dh + H * dh * D
-    return [
-        {"model": f"Comp(S={S}, R={R})",
-         "attention weights (no biases)": f"2·S·D·d_k + R·D·d_v + S·D·d_r + d_v·d_r + S·d_v·D = 2·{S}·{D}·{dk} + "
-                                          f"{R}·{D}·{dv} + {S}·{D}·{dr} + {dv}·{dr} + {S}·{dv}·{D} = {comp_attn}",
-         "attention parameters": n(comp.attention), "toy model parameters": n(comp)},
-        {"model": f"MHA(H={H})",
-         "attention weights (no biases)": f"2·H·D·d_k + H·D·d_v + H·d_v·D = 2·{H}·{D}·{dh} + {H}·{D}·{dh} + "
-                                          f"{H}·{dh}·{D} = {mha_attn}",
-         "attention parameters": n(mha.attention), "toy model parameters": n(mha)},
-    ]
-
-
 def held_out_batch(config: Config) -> ContextualRetrievalBatch:
     """The fixed held-out batch every run of ``config`` is evaluated on (seeded by ``EVAL_SEED``, on CPU).
 
@@ -291,60 +370,6 @@ def ground_truth_rows(tasks: Tensor | np.ndarray, n_retrieval_gt: int) -> np.nda
     return onehot.permute(0, 2, 1).reshape(-1, t.shape[1]).to(torch.float64).numpy()
 
 
-def task_preview(config: Config) -> dict[str, np.ndarray]:
-    """Sample 0 of the held-out batch, before any training: what the value-score map will be compared with.
-
-    Returns
-    -------
-    dict
-        ``tasks`` (s_gt, N): the true task of each token for each GT search; ``ground_truth`` (s_gt * r_gt, N):
-        their one-hot rows, exactly the bottom rows of the ``value_scores`` artifact; ``neighbours`` (s_gt, N).
-    """
-    b = held_out_batch(config)
-    tasks = b.tasks[0].T.numpy()  # (N, s_gt) -> (s_gt, N)
-    return {"tasks": tasks, "ground_truth": ground_truth_rows(tasks, config.n_retrieval_gt),
-            "neighbours": b.neighbours[0].T.numpy()}
-
-
-def zero_line(config: Config, records: list[Record] | None = None) -> float:
-    """The zero-predictor L1 to draw on the loss plot: the closed form (0.764 for the defaults) when it applies
-    (s_gt <= 2, no OOD split), else the held-out batch's mean |y| from the latest record."""
-    if config.n_search_gt <= 2 and not config.ood:
-        return zero_predictor_l1(config.n_tokens, config.n_search_gt, config.n_retrieval_gt,
-                                 coefficients=config.coefficients)
-    if records:
-        return float(records[-1].metrics["zero_l1"])
-    return ZERO_PREDICTOR_L1
-
-
-def specialisation_status(records: list[Record]) -> tuple[str, str]:
-    """Say whether the value scores have specialised, from the latest record.
-
-    Returns
-    -------
-    (state, message) with state in {"waiting", "specialised", "not_yet", "not_specialised"}; the last one
-    (run finished without crisp selection) comes with a reseed / D = 64 hint (card section 5).
-    """
-    if not records:
-        return "waiting", "No records yet."
-    last = records[-1].metrics
-    sel, sharp = last["selection_accuracy"], last["value_sharpness"]
-    text = f"selection accuracy {sel:.3f}, mean max c {sharp:.3f}"
-    if sel >= SPECIALISED_SELECTION and sharp >= SPECIALISED_SHARPNESS:
-        return "specialised", f"The value scores have specialised: {text}."
-    if last.get("done", 0.0) < 1.0:
-        return "not_yet", f"Not specialised yet ({text})."
-    steps = int(records[-1].step)
-    if steps < 500:
-        return "not_specialised", (
-            f"Not specialised after only {steps} optimizer steps ({text}); the small preset needs about 1,000.")
-    return "not_specialised", (
-        f"The value scores did not specialise in this seed after {steps} steps ({text}). The loss can be just as low: a soft, "
-        "data-dependent c also solves the task, so the gate is not interpretable here. The card measured crisp "
-        "selection in 2 of 4 seeds at D = 32 and 3 of 4 at D = 64: try another seed or D = 64."
-    )
-
-
 # ----------------------------------------------------------------------------- experiment
 
 
@@ -355,7 +380,9 @@ class AttentionExperiment:
     whenever maps are snapshot) both are evaluated on the fixed held-out batch, and the held-out metrics are
     carried unchanged in between. Metrics (every record): ``comp_train_l1``, ``mha_train_l1``, ``comp_eval_l1``,
     ``mha_eval_l1``, ``zero_l1`` (mean |y| of the held-out batch), ``value_sharpness`` (mean max_j c_ij),
-    ``selection_accuracy``, ``search_alignment``, ``mha_search_alignment``, ``done``. Artifacts (every
+    ``selection_accuracy``, ``search_alignment``, ``mha_search_alignment``, ``comp_attention_weights`` and
+    ``mha_attention_weights`` (the weight counts of the two attention blocks, constant), ``done``
+    (:data:`METRICS`). Artifacts (every
     ``artifact_every`` records and at the end), all for sample 0 of the held-out batch unless noted:
 
     - ``value_scores`` (S*R + s_gt*r_gt, N): rows c_ij ("search i / value j", i-major), then the GT task one-hot
@@ -380,12 +407,16 @@ class AttentionExperiment:
         self.eval_batch = self._to_device(held_out_batch(cfg))
         self.mask = ~torch.eye(cfg.n_tokens, dtype=torch.bool, device=self.device)  # True = may attend
         self.zero_l1 = float(self.eval_batch.y.abs().mean().item())
+        self.weights = {"comp_attention_weights": float(attention_weight_count(self.comp)),
+                        "mha_attention_weights": float(attention_weight_count(self.mha))}
 
     def _to_device(self, b: ContextualRetrievalBatch) -> ContextualRetrievalBatch:
-        return ContextualRetrievalBatch(*(getattr(b, f).to(self.device) for f in ("x", "y", "features", "tasks", "neighbours")))
+        fields = ("x", "y", "features", "tasks", "neighbours")
+        return ContextualRetrievalBatch(*(getattr(b, f).to(self.device) for f in fields))
 
     @property
     def done(self) -> bool:
+        """True after ``n_steps`` optimizer steps."""
         return self._records >= self.total_steps
 
     def _train(self, n: int) -> tuple[float, float]:
@@ -423,7 +454,7 @@ class AttentionExperiment:
         else:
             artifacts = {}
         metrics = {"comp_train_l1": float(train_c), "mha_train_l1": float(train_m), **self._eval,
-                   "done": float(self.done)}
+                   **self.weights, "done": float(self.done)}
         return Record(step=self._opt_steps, metrics=metrics, artifacts=artifacts)
 
     def _evaluate(self, snapshot: bool) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -466,5 +497,14 @@ class AttentionExperiment:
 
 
 def build(config: Config) -> AttentionExperiment:
-    """Build the side-by-side run of ``config``."""
+    """Build the side-by-side run of ``config``.
+
+    Parameters
+    ----------
+    config : Config
+
+    Returns
+    -------
+    AttentionExperiment
+    """
     return AttentionExperiment(config)

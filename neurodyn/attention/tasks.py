@@ -1,9 +1,9 @@
 """The contextual-retrieval toy task of compositional attention (arXiv:2110.09419), vectorised in torch.
 
-Card ``01-compositional-attention.md`` section 2 ("Contextual Retrieval Task"). Symbols and code names:
+``docs/papers/attention.md §3`` ("the contextual retrieval task"). Symbols and code names:
 
 =====================  =======================  ==============================================
-card                   code                     shape / meaning
+symbol                 code                     shape / meaning
 =====================  =======================  ==============================================
 N                      ``n_tokens``             tokens per sequence
 s_gt, r_gt             ``n_search_gt``,         ground-truth searches and retrieval features
@@ -103,7 +103,7 @@ def ood_split(n_search_gt: int, n_retrieval_gt: int) -> tuple[list[tuple[int, ..
     ------
     ValueError
         When the split leaves no test combination (r_gt ** s_gt too small), instead of crashing later
-        (the reference code fails here, card section 8).
+        (the reference code fails here, ``docs/papers/attention.md §5``).
 
     Examples
     --------
@@ -187,8 +187,10 @@ def contextual_retrieval_batch(
     return ContextualRetrievalBatch(x=x, y=y, features=feats, tasks=tasks, neighbours=neighbours)
 
 
-def zero_predictor_l1(n_tokens: int = 10, n_search_gt: int = 2, n_retrieval_gt: int = 2, *, coefficients: bool = True) -> float:
-    """Closed-form E|y|, the L1 loss of always predicting 0 (card section 2), for s_gt in {1, 2}.
+def zero_predictor_l1(
+    n_tokens: int = 10, n_search_gt: int = 2, n_retrieval_gt: int = 2, *, coefficients: bool = True
+) -> float:
+    """Closed-form E|y|, the L1 loss of always predicting 0 (``docs/papers/attention.md §3``), for s_gt in {1, 2}.
 
     s_gt = 1: ``sqrt(2/pi) |c_1|``. s_gt = 2: the two retrieved values are independent N(0, 1) unless both
     searches hit the same neighbour and the same feature (probability ``p = 1 / ((N-1) r_gt)``), so

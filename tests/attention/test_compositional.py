@@ -1,14 +1,14 @@
-"""Card 01 (compositional attention, arXiv:2110.09419) checks 1-9 on the module."""
+"""Correctness checks 1-9 of ``docs/papers/attention.md §6`` on the compositional-attention module."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from neurodyn.attention import compositional
 from neurodyn.attention import (
     CompositionalAttention,
     MultiHeadAttention,
+    compositional,
     compositional_parameter_count,
     mha_parameter_count,
 )
@@ -45,7 +45,7 @@ def _torch_mha_from_weights(wq, wk, wv, wo, d: int, h: int, dtype=F64) -> torch.
 @pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-10), (torch.float32, 1e-5)])
 @pytest.mark.parametrize("masked", [False, True])
 def test_identity_pairing_equals_torch_multihead_attention(dtype, tol, masked):
-    # check 1: S = R = H, d_k = d_v = D/H, c forced to the identity -> nn.MultiheadAttention
+    # attention.md §6 check 1: S = R = H, d_k = d_v = D/H, c forced to the identity -> nn.MultiheadAttention
     D, H, N = 12, 3, 7
     comp = _comp(D, H, H, pairing="identity").to(dtype)
     ref = _torch_mha_from_weights(comp.q_proj.weight, comp.k_proj.weight, comp.v_proj.weight,
@@ -75,7 +75,7 @@ def test_multihead_baseline_equals_torch_multihead_attention():
 
 
 def test_learned_pairing_with_one_retrieval_is_mha_with_shared_values_and_no_retrieval_gradient():
-    # check 2: R = 1 -> c == 1 exactly, output = MHA whose heads share one value matrix, dWq̄ = dWk̄ = 0
+    # attention.md §6 check 2: R = 1 -> c == 1 exactly, output = MHA with one shared value matrix, dWq̄ = dWk̄ = 0
     D, S, N = 12, 3, 5
     comp = _comp(D, S, 1, d_value=D // S)
     x = _x(3, N, D)
@@ -91,7 +91,7 @@ def test_learned_pairing_with_one_retrieval_is_mha_with_shared_values_and_no_ret
 
 
 def test_hard_pairing_equals_mha_with_reassembled_values():
-    # check 3: c one-hot at j*(i) for all tokens -> MHA with Wv_i := Wv_{j*(i)}
+    # attention.md §6 check 3: c one-hot at j*(i) for all tokens -> MHA with Wv_i := Wv_{j*(i)}
     D, S, R, N = 12, 3, 4, 6
     dv = D // S  # so that the MHA oracle has d_v = D / H
     j_star = (2, 0, 2)
@@ -106,11 +106,12 @@ def test_hard_pairing_equals_mha_with_reassembled_values():
     # the straight-through "hard" mode gives one-hot scores too
     hard = _comp(D, S, R, pairing="hard")
     c = hard(x, return_attention=True)[1]["c"]
-    assert torch.equal(c.sum(-1), torch.ones_like(c.sum(-1))) and torch.equal(c.max(-1).values, torch.ones_like(c[..., 0]))
+    assert torch.equal(c.sum(-1), torch.ones_like(c.sum(-1)))
+    assert torch.equal(c.max(-1).values, torch.ones_like(c[..., 0]))
 
 
 def test_search_rows_and_value_scores_sum_to_one_and_masked_diagonal_is_zero():
-    # check 4
+    # attention.md §6 check 4
     N = 6
     comp = _comp(12, 2, 3, bias=True)
     _, maps = comp(_x(3, N, 12), ~torch.eye(N, dtype=torch.bool), return_attention=True)
@@ -120,7 +121,7 @@ def test_search_rows_and_value_scores_sum_to_one_and_masked_diagonal_is_zero():
 
 
 def test_permuting_retrieval_blocks_leaves_output_unchanged_and_permutes_c():
-    # check 5
+    # attention.md §6 check 5
     D, S, R = 12, 2, 3
     comp = _comp(D, S, R, bias=True)
     dv = comp.d_value
@@ -136,7 +137,7 @@ def test_permuting_retrieval_blocks_leaves_output_unchanged_and_permutes_c():
 
 
 def test_permuting_search_blocks_leaves_output_unchanged():
-    # check 6: permute Wq_i, Wk_i, Wq̄_i and the matching row blocks of Wo (its input column blocks here)
+    # attention.md §6 check 6: permute Wq_i, Wk_i, Wq̄_i and the matching row blocks of Wo (input column blocks here)
     D, S, R = 12, 3, 2
     comp = _comp(D, S, R, bias=True)
     dk, dr, dv = comp.d_search, comp.d_retrieval, comp.d_value
@@ -152,7 +153,7 @@ def test_permuting_search_blocks_leaves_output_unchanged():
 
 
 def test_token_permutation_equivariance():
-    # check 7: no positional encoding -> out(P X) = P out(X)
+    # attention.md §6 check 7: no positional encoding -> out(P X) = P out(X)
     comp = _comp(12, 2, 3, bias=True)
     x = _x(2, 7, 12)
     perm = torch.randperm(7, generator=torch.Generator().manual_seed(5))
@@ -163,7 +164,7 @@ def test_token_permutation_equivariance():
                                       (16, 4, 1, {"d_search": 3, "d_value": 7})])
 @pytest.mark.parametrize("bias", [False, True])
 def test_parameter_count_equals_formula(D, S, R, kw, bias):
-    # check 8
+    # attention.md §6 check 8
     comp = CompositionalAttention(D, S, R, bias=bias, **kw)
     assert sum(p.numel() for p in comp.parameters()) == compositional_parameter_count(D, S, R, bias=bias, **kw)
     dk, dv, dr = comp.d_search, comp.d_value, comp.d_retrieval
@@ -178,7 +179,7 @@ def test_parameter_count_equals_formula(D, S, R, kw, bias):
 
 
 def test_gradcheck_on_tiny_float64_module():
-    # check 9: N = 4, D = 6, S = 2, R = 3
+    # attention.md §6 check 9: N = 4, D = 6, S = 2, R = 3
     comp = _comp(6, 2, 3, bias=True)
     x = _x(2, 4, 6).requires_grad_(True)
     assert torch.autograd.gradcheck(lambda t: comp(t, ~torch.eye(4, dtype=torch.bool)), (x,))
@@ -253,8 +254,9 @@ def test_retrieval_function_refuses_double_backward_rather_than_return_a_wrong_o
         grad_z.sum().backward()
 
 
-def _card_equations(comp: CompositionalAttention, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-    """Card 01 section 2 written out search by search and retrieval by retrieval, biases included."""
+def _paper_equations(comp: CompositionalAttention, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """The equations of ``docs/papers/attention.md §2`` written out search by search and retrieval by retrieval, biases
+    included."""
     S, R, dk, dv, dr = comp.n_searches, comp.n_retrievals, comp.d_search, comp.d_value, comp.d_retrieval
     q, k = comp.q_proj(x).split(dk, -1), comp.k_proj(x).split(dk, -1)
     v, q_bar = comp.v_proj(x).split(dv, -1), comp.retrieval_q_proj(x).split(dr, -1)
@@ -270,10 +272,10 @@ def _card_equations(comp: CompositionalAttention, x: torch.Tensor, allowed: torc
 
 
 @pytest.mark.parametrize("S,R", [(2, 3), (3, 2), (2, 2)])
-def test_module_equals_the_card_equations_written_out(S, R):
+def test_module_equals_the_paper_equations_written_out(S, R):
     # folds the retrieval key into the query, drops the j-constant <q̄_i, b>, fuses the pairings: same numbers
     comp = _comp(12, S, R, bias=True, d_retrieval=5)
     with torch.no_grad():
         comp.retrieval_k_proj.bias.mul_(10.0)  # a large b must still cancel
     x, allowed = _x(2, 6, 12), ~torch.eye(6, dtype=torch.bool)
-    torch.testing.assert_close(comp(x, allowed), _card_equations(comp, x, allowed), atol=1e-12, rtol=0)
+    torch.testing.assert_close(comp(x, allowed), _paper_equations(comp, x, allowed), atol=1e-12, rtol=0)

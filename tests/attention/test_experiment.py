@@ -1,4 +1,5 @@
-"""Experiment ``attention``: contract, toy-model sizes of card 01 section 3, measures, and check 11 (learning)."""
+"""Experiment ``attention``: contract, toy-model sizes, measures, and the learning check
+(``docs/papers/attention.md §6`` checks 11-12)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,17 @@ import numpy as np
 import pytest
 import torch
 
+from neurodyn.attention.compositional import compositional_parameter_count, mha_parameter_count
 from neurodyn.attention.experiment import (
+    METRICS,
     PRESETS,
     Config,
+    attention_weight_count,
     build,
     build_models,
     confusion_counts,
-    parameter_table,
     search_alignment,
     selection_accuracy,
-    specialisation_status,
-    task_preview,
 )
 from neurodyn.core.loop import run
 from neurodyn.core.testing import check_experiment
@@ -32,15 +33,29 @@ def test_attention_experiment_passes_the_contract():
     check_experiment("attention")
 
 
-def test_toy_model_sizes_match_the_card_small_preset():
-    # card sec. 3: Comp 9,025 vs MHA 7,697 for the whole toy model (D = 32, S = R = H = 2, concat on)
+def test_toy_model_sizes_of_the_small_preset():
+    # attention.md §4: Comp 9,025 vs MHA 7,697 for the whole toy model (D = 32, S = R = H = 2, concat on)
     comp, mha = build_models(SMALL)
     assert sum(p.numel() for p in comp.parameters()) == 9025
     assert sum(p.numel() for p in mha.parameters()) == 7697
-    rows = parameter_table(SMALL)
-    assert [r["toy model parameters"] for r in rows] == [9025, 7697]
     # the difference is exactly Linear(32, 32) for q̄ plus Linear(16, 16) for the shared k̄
     assert 9025 - 7697 == (32 * 32 + 32) + (16 * 16 + 16)
+
+
+@pytest.mark.parametrize("S,R,H,D", [(2, 2, 2, 32), (2, 4, 2, 64), (4, 2, 8, 64), (1, 3, 1, 48)])
+def test_attention_weight_counts_are_the_count_formulas_and_reach_the_records(S, R, H, D):
+    cfg = replace(SMALL, n_searches=S, n_retrievals=R, n_heads=H, d_model=D)
+    comp, mha = build_models(cfg)
+    want_c = compositional_parameter_count(D, S, R, d_search=D // S, d_value=D // R, d_retrieval=D // S)
+    want_m = mha_parameter_count(D, H)
+    assert attention_weight_count(comp) == want_c and attention_weight_count(mha) == want_m
+    rec = build(replace(cfg, n_steps=5, eval_size=64)).step()
+    assert rec.metrics["comp_attention_weights"] == want_c and rec.metrics["mha_attention_weights"] == want_m
+
+
+def test_records_carry_exactly_the_declared_metrics():
+    rec = build(replace(SMALL, n_steps=5, eval_size=64)).step()
+    assert set(rec.metrics) == {m.name for m in METRICS}
 
 
 def test_identity_pairing_toy_model_computes_exactly_what_mha_computes_with_the_same_weights():
@@ -94,18 +109,6 @@ def test_same_seed_same_records_and_artifacts_have_the_documented_shapes():
     assert [r.metrics for r in again] == [r.metrics for r in recs]
 
 
-@pytest.mark.parametrize("ood", [False, True])
-def test_task_preview_is_the_ground_truth_the_first_snapshot_shows(ood):
-    """The page's pre-run preview equals the run's own held-out sample 0 (tasks, neighbours, GT value rows)."""
-    cfg = replace(SMALL, n_steps=5, eval_size=64, n_searches=2, n_retrievals=3, ood=ood)
-    preview = task_preview(cfg)
-    art = build(cfg).step().artifacts
-    np.testing.assert_array_equal(preview["tasks"], art["tasks"])
-    np.testing.assert_array_equal(preview["neighbours"], art["neighbours"])
-    np.testing.assert_array_equal(preview["ground_truth"], art["value_scores"][2 * 3:])
-    assert preview["ground_truth"].shape == (2 * 2, 10) and (preview["ground_truth"].sum(0) == 2).all()
-
-
 def test_ood_run_trains_on_in_distribution_combinations_only():
     exp = build(replace(SMALL, ood=True, n_steps=5, eval_size=64))
     t = exp.eval_batch.tasks
@@ -113,19 +116,9 @@ def test_ood_run_trains_on_in_distribution_combinations_only():
     exp.step()
 
 
-def test_specialisation_status_offers_a_reseed_when_the_gate_stays_soft():
-    from neurodyn.core.loop import Record
-
-    soft = Record(step=1000, metrics={"selection_accuracy": 0.7, "value_sharpness": 0.6, "done": 1.0})
-    state, message = specialisation_status([soft])
-    assert state == "not_specialised" and "seed" in message and "D = 64" in message
-    crisp = Record(step=1000, metrics={"selection_accuracy": 1.0, "value_sharpness": 0.99, "done": 1.0})
-    assert specialisation_status([crisp])[0] == "specialised"
-
-
 @pytest.mark.slow
 def test_small_preset_learns_and_compositional_beats_mha_with_two_heads():
-    # card check 11: 3 seeds, small preset; median Comp eval L1 < 0.32 and below the median of MHA(2);
+    # attention.md §6 check 11: 3 seeds, small preset; median Comp eval L1 < 0.32 and below the median of MHA(2);
     # every run beats the zero predictor (0.764)
     finals = []
     for seed in range(3):
@@ -138,10 +131,3 @@ def test_small_preset_learns_and_compositional_beats_mha_with_two_heads():
     assert max(comp + mha) < 0.764
     # the maps specialise crisply in seed 0 (the preset's default seed)
     assert finals[0]["selection_accuracy"] > 0.95 and finals[0]["value_sharpness"] > 0.95
-
-
-def test_zero_line_is_the_closed_form_for_the_default_task():
-    from neurodyn.attention.experiment import zero_line
-
-    assert zero_line(SMALL) == pytest.approx(0.764, abs=5e-4)
-    assert zero_line(replace(SMALL, coefficients=False)) == pytest.approx(1.154, abs=5e-4)

@@ -1,4 +1,4 @@
-"""Card 01 check 10: the contextual-retrieval generator."""
+"""``docs/papers/attention.md §6`` check 10: the contextual-retrieval generator."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_ood_split_for_two_by_two_is_three_train_one_test():
 
 
 def test_ood_split_handles_small_cases_the_reference_crashes_on():
-    # the reference code fails once the even split alone reaches 80% (card section 8)
+    # the reference code fails once the even split alone reaches 80% (docs/papers/attention.md §5)
     assert ood_split(1, 2) == ([(0,)], [(1,)])
     assert ood_split(1, 3) == ([(0,), (2,)], [(1,)])
     with pytest.raises(ValueError, match="no out-of-distribution"):

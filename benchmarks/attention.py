@@ -30,10 +30,10 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from neurodyn.attention import SPEC, CompositionalAttention, final_records  # noqa: E402 (after the path insert)
-from neurodyn.attention.page_support import SEED_RUNS  # noqa: E402
-from neurodyn.core.config import parse_assignments  # noqa: E402
-from neurodyn.core.loop import run  # noqa: E402
+from neurodyn.attention import SPEC, CompositionalAttention, final_records
+from neurodyn.attention.page_support import SEED_RUNS
+from neurodyn.core.config import parse_assignments
+from neurodyn.core.loop import run
 
 SHAPES = ((32, 128, 256), (8, 512, 256))  # (B, N, D)
 

@@ -72,7 +72,9 @@ def baseline_spectrum(cell: nn.Module, x: torch.Tensor, *, k: int, lstm_state: s
     s = torch.zeros(B, D_state, dtype=dtype, device=x.device)
     Q = torch.eye(D, k, dtype=dtype, device=x.device).expand(B, D, k)
     acc = torch.zeros(B, k, dtype=dtype, device=x.device)
-    single = lambda xt, st: step(xt.unsqueeze(0), st.unsqueeze(0))[0]  # noqa: E731
+    def single(xt, st):
+        return step(xt.unsqueeze(0), st.unsqueeze(0))[0]
+
     for t in range(T):
         if vectorised:
             with torch.backends.cudnn.flags(enabled=False):  # cuDNN's RNN kernels cannot run under vmap

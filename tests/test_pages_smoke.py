@@ -70,61 +70,6 @@ def test_page_starts_a_run_and_stop_keeps_the_partial_records(page):
     assert not at.exception, at.exception
 
 
-def test_attention_page_previews_the_held_out_task_before_a_run_and_replaces_it_with_the_run():
-    at = AppTest.from_file(str(ROOT / "pages" / "attention.py"), default_timeout=90).run()
-    assert not at.exception
-    assert any("What the maps will be compared with" in c.value for c in at.caption)
-    assert len(at.get("vega_lite_chart")) == 1  # the task preview, before any run
-    at.button(key="attention.start").click().run()
-    job = at.session_state["nd.job.attention"]
-    deadline = time.monotonic() + 60
-    while job.n_records < 1 and job.state.active and time.monotonic() < deadline:
-        time.sleep(0.05)
-    job.heartbeat()
-    at.run()
-    assert not any("What the maps will be compared with" in c.value for c in at.caption)
-    at.button(key="attention.stop").click().run()
-    assert job.wait(1.5)
-
-
-def test_lead_page_previews_the_game_and_draws_the_spectral_tab_only_while_open():
-    at = AppTest.from_file(str(ROOT / "pages" / "lead.py"), default_timeout=90).run()
-    assert not at.exception and len(at.get("vega_lite_chart")) == 1  # tab A before a run: the game's preview
-    assert any("The game before the run" in c.value for c in at.caption)
-    at.session_state["lead.tab"] = "B · Spectral radius"
-    at.run()
-    assert not at.exception
-    assert len(at.get("vega_lite_chart")) == 1 + 3  # + the (η, α) map, ρ against η, best ρ against adversarialness
-    assert any("spectral radius ρ of LEAD's linear update" in c.value for c in at.caption)
-
-
-@pytest.mark.parametrize("page,model,want", [
-    ("attention.py", "Comp(S=2, R=2)", "attention parameters"),
-    ("brims.py", "brims", "parameters"),
-])
-def test_model_size_table_shows_the_sizes_of_the_configured_models(page, model, want):
-    from neurodyn.attention.experiment import Config as AttentionConfig
-    from neurodyn.attention.experiment import parameter_table as attention_table
-    from neurodyn.brims.experiment import Config as BRIMsConfig
-    from neurodyn.brims.experiment import parameter_table as brims_table
-
-    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90).run()
-    assert not at.exception
-    table = at.dataframe[0].value
-    oracle = attention_table(AttentionConfig()) if page == "attention.py" else brims_table(BRIMsConfig())
-    row = table[table["model"] == model].iloc[0]
-    assert row[want] == next(r for r in oracle if r["model"] == model)[want]
-    if page == "brims.py":
-        assert row[want] == 47_946  # the card's small preset: about 47.8k
-
-
-def test_brims_page_previews_the_raster_input_before_a_run():
-    at = AppTest.from_file(str(ROOT / "pages" / "brims.py"), default_timeout=90).run()
-    assert not at.exception
-    assert any("What the module-activation raster will be measured on" in c.value for c in at.caption)
-    assert len(at.get("vega_lite_chart")) == 1
-
-
 def test_live_view_draws_the_run_with_the_config_it_was_started_with():
     """Change a widget after a run: the figures and the claim checks still describe the run, not the sidebar."""
     from neurodyn.template.experiment import Config, contraction_rate

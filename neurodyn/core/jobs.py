@@ -161,6 +161,14 @@ class Job:
         return self.elapsed / n * max(0, self.total_steps - n)
 
 
+def _done_message(job: Job) -> str:
+    """How a finished run reads: its records and, where a record spans several updates, the last update's index."""
+    n = len(job.records)
+    last = job.records[-1].step if job.records else -1
+    span = f" (the last at step {last} of the model's own count)" if last != n - 1 else ""
+    return f"finished {n} records{span} in {job.elapsed:.1f} s"
+
+
 def default_max_running() -> int:
     """One running job per two cores (at least one), unless ``NEURODYN_MAX_JOBS`` says otherwise."""
     env = os.environ.get("NEURODYN_MAX_JOBS")
@@ -452,7 +460,7 @@ class JobManager:
                     self._pool.checkin(worker)
                     worker = None
                     if kind == "done" and not failed:
-                        self._finish(job, JobState.DONE, f"finished {len(job.records)} steps in {job.elapsed:.1f} s")
+                        self._finish(job, JobState.DONE, _done_message(job))
                     elif kind == "failed":
                         self._finish(job, JobState.FAILED, f"the run failed: {msg[2]}")
                     else:
@@ -490,7 +498,7 @@ class JobManager:
             elif not exp.done and out_of_time():
                 self._finish(job, JobState.STOPPED, f"stopped at the time budget of {self.max_seconds:.0f} s")
             else:
-                self._finish(job, JobState.DONE, f"finished {len(job.records)} steps in {job.elapsed:.1f} s")
+                self._finish(job, JobState.DONE, _done_message(job))
         except Exception as exc:  # a broken run must never take the page down
             log.error("job %s (%s) failed:\n%s", job.id, job.name, traceback.format_exc())
             self._finish(job, JobState.FAILED, f"the run failed: {type(exc).__name__}: {exc}")

@@ -127,7 +127,9 @@ class QuadraticGame:
             sv = np.linalg.svd(A, compute_uv=False)
             extra = abs(self.n - self.m)
             return np.zeros(len(sv) + extra), np.concatenate([sv, np.zeros(extra)])
-        diag = lambda M: np.array_equal(M, np.diag(np.diag(M)))  # noqa: E731
+        def diag(M: np.ndarray) -> bool:
+            return np.array_equal(M, np.diag(np.diag(M)))
+
         if self.n == self.m and diag(A) and diag(Sx) and diag(Sy) and np.array_equal(np.diag(Sx), np.diag(Sy)):
             return np.diag(Sx).copy(), np.abs(np.diag(A))
         raise ValueError("this game has no per-mode decomposition (needs S_x = S_y diagonal and A diagonal, or S = 0);"

@@ -338,7 +338,9 @@ class _GenericCell:
 
     def advance(self, x: Tensor, state: Tensor, Q: Tensor, transpose: bool) -> tuple[Tensor, Tensor]:
         """One step of the JVP route: new state (B, D) and ``J Q`` (or ``J^T Q``), (B, D, k)."""
-        f = lambda s: self.step(x, s)  # noqa: E731
+        def f(s: Tensor) -> Tensor:
+            return self.step(x, s)
+
         if transpose:
             s_new, vjp_fn = torch.func.vjp(f, state)
             Z = torch.func.vmap(lambda u: vjp_fn(u)[0], in_dims=2, out_dims=2)(Q)

@@ -122,7 +122,9 @@ def _status(job: Job) -> None:
         st.info(f"⏳ Queued: position {pos} of {mgr.n_queued}; {mgr.n_running} run(s) ahead use the "
                 f"{mgr.max_running} worker slot(s). It starts by itself.")
         return
-    steps = f"step {n}/{total}" if total else f"step {n}"
+    steps = f"record {n}/{total}" if total else f"record {n}"
+    if job.records and job.records[-1].step != n - 1:  # e.g. one record per 5 optimizer steps
+        steps += f" (step {job.records[-1].step})"
     if job.state is JobState.RUNNING:
         eta = job.eta_seconds
         left = f" · about {eta:.0f} s left" if eta else ""
@@ -131,9 +133,10 @@ def _status(job: Job) -> None:
     elif job.state is JobState.DONE:
         st.progress(1.0, text=f"Done: {job.message}")
     elif job.state is JobState.STOPPED:
-        st.warning(f"Stopped after {n} steps ({job.elapsed:.1f} s): {job.message}. The partial results stay below.")
+        st.warning(f"Stopped after {n} records ({job.elapsed:.1f} s): {job.message}. "
+                   "The partial results stay below.")
     else:
-        st.error(f"{job.message} Partial results ({n} steps) stay below.")
+        st.error(f"{job.message} Partial results ({n} records) stay below.")
 
 
 def live(

@@ -130,10 +130,11 @@ def test_after_a_run_on_uploaded_data_another_tab_can_start_at_once(page, server
     _upload(page, 1, SIGNALS)
     page.get_by_text(re.compile(r"^Accepted: \d+ nodes, \d+ signals")).first.wait_for(timeout=30_000)
     page.get_by_role("button", name=re.compile("Embed my data")).click()
-    page.get_by_role("tab").first.click()  # switch to tab A while the upload run goes on or has just ended
-    page.get_by_role("button", name=re.compile(r"Embedding \(CSV\)")).first.wait_for(state="attached", timeout=90_000)
+    page.get_by_role("tab").first.click()  # switch to tab A while the upload run goes on
     start = page.get_by_role("button", name=re.compile("^▶ Start")).first
-    page.wait_for_function("b => !b.disabled", arg=start.element_handle(), timeout=5_000)
+    # no click, no widget change from here on: the end of the upload run alone must bring tab A's Start back
+    page.wait_for_function("b => !b.disabled", arg=start.element_handle(), timeout=90_000)
+    page.wait_for_timeout(1000)
     assert page.get_by_text(re.compile("is still going; one run per session")).count() == 0
     start.click()
     page.get_by_text(re.compile(r"^(Done:|Training|Building)")).first.wait_for(timeout=60_000)

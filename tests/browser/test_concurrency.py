@@ -59,7 +59,7 @@ def test_four_users_share_one_worker_slot_fairly(browser, server, server_pid, sh
         pg.get_by_text(re.compile(f"Queued: position {pos} of")).first.wait_for(timeout=10_000)
     # a queued user can still use the page: Stop on the last one cancels its queued run at once
     pages[3].get_by_role("button", name="■ Stop").first.click()
-    pages[3].get_by_text("Stopped after 0 steps").first.wait_for(timeout=5_000)
+    pages[3].get_by_text("Stopped after 0 records").first.wait_for(timeout=5_000)
     # closing the running tab stops its heartbeats: its job is cancelled within two heartbeat periods (6 s each
     # in this server), which lets the next user in the queue start
     t0 = time.monotonic()

@@ -17,7 +17,7 @@ from neurodyn.ui.live import LIVE_CHART_CSS
 pytestmark = pytest.mark.browser
 
 READY = [registry.paper(k) for k in registry.PACKAGES]  # what the server (without the template) lists
-STEP = re.compile(r"step (\d+)")
+STEP = re.compile(r"record (\d+)")
 
 
 def _steps(page) -> int | None:
@@ -47,16 +47,16 @@ def test_live_run_stop_download_and_reload(page, server, shots, paper, tmp_path)
             page.get_by_role("button", name="■ Stop").first.click(timeout=3_000)
         except PlaywrightTimeout:  # the run ended between the check and the click: Stop is disabled
             page.get_by_text("Done:").first.wait_for(timeout=5_000)
-        ended = page.get_by_text(re.compile(r"^(Stopped after \d+ steps|Done:)")).first
+        ended = page.get_by_text(re.compile(r"^(Stopped after \d+ records|Done:)")).first
         # the worker stops within a second (tests/core/test_workers.py); the page shows it at its next redraw
         ended.wait_for(timeout=10_000)
         text = ended.inner_text()
         done = text.startswith("Done:")
     if not done:
-        n = int(re.search(r"Stopped after (\d+) steps", text).group(1))
+        n = int(re.search(r"Stopped after (\d+) records", text).group(1))
         page.wait_for_timeout(1200)
         again = page.get_by_text(re.compile(r"^Stopped after")).first.inner_text()
-        assert f"Stopped after {n} steps" in again, "records kept growing after Stop"
+        assert f"Stopped after {n} records" in again, "records kept growing after Stop"
     page.screenshot(path=str(shots / f"{paper.key}.png"), full_page=True)
 
     with page.expect_download() as dl:

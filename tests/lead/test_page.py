@@ -36,3 +36,14 @@ def test_moving_a_slider_after_a_run_keeps_its_claims_and_figures():
     assert "ρ = 0.87766 (simultaneous LEAD)" in after  # the run's ρ, not the new setting's
     assert "❌" not in after and after.count("✅ reproduced") == before.count("✅ reproduced")
     assert any("The settings changed since this run" in c.value for c in at.caption)
+
+
+def test_lead_page_previews_the_game_and_draws_the_spectral_tab_only_while_open():
+    at = AppTest.from_file(str(PAGE), default_timeout=90).run()
+    assert not at.exception and len(at.get("vega_lite_chart")) == 1  # tab A before a run: the game's preview
+    assert any("The game before the run" in c.value for c in at.caption)
+    at.session_state["lead.tab"] = "B · Spectral radius"
+    at.run()
+    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == 1 + 3  # + the (η, α) map, ρ against η, best ρ against adversarialness
+    assert any("spectral radius ρ of LEAD's linear update" in c.value for c in at.caption)

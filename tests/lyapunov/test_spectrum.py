@@ -205,7 +205,9 @@ def test_symmetric_linear_map_spectrum_is_log_abs_eigenvalues():
 def test_complex_eigenvalue_pairs_sum_to_twice_log_modulus():
     # W = P blockdiag(r1 Rot(a1), r2 Rot(a2), r3) P^-1: exponents pair up; pair sums converge like 1/T
     T = 2000
-    rot = lambda r, a: r * torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]], dtype=F64)  # noqa
+    def rot(r, a):
+        return r * torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]], dtype=F64)
+
     Bd = torch.block_diag(rot(1.3, 0.7), rot(0.6, 2.1), torch.tensor([[0.2]], dtype=F64))
     P = torch.eye(5, dtype=F64) + 0.3 * randn(5, 5, seed=9)
     W = P @ Bd @ torch.linalg.inv(P)
@@ -229,7 +231,9 @@ def test_generic_jvp_path_equals_analytic_path_for_torch_cells():
     for kind in ("rnn", "gru"):
         cell = make_cell(kind, 3, 6, 0.6, seed=11)
         x = randn(2, 30, 3, seed=12)
-        step = lambda xt, s: cell(xt.unsqueeze(1), s.unsqueeze(0))[1][0]  # noqa: E731
+        def step(xt, s):
+            return cell(xt.unsqueeze(1), s.unsqueeze(0))[1][0]
+
         for tr in (False, True):
             a = lyapunov_spectrum(cell, x, transpose_jacobian=tr)
             b = lyapunov_spectrum(step, x, h0=torch.zeros(2, 6, dtype=F64), transpose_jacobian=tr)

@@ -1,16 +1,17 @@
 """Training-step time of BRIMs with grouped modules against the reference layout and against a plain LSTM.
 
-Card 08 section 7: the reference code keeps each layer's modules in one dense ``nn.LSTMCell`` and zeroes its
-off-block-diagonal weights before every forward pass (a user saw BRIMs about 40x slower than a cuDNN LSTM); the card's
-prototype measured about 10x ``nn.LSTM`` on CPU. This script times one Adam step (forward, backward, clipping, update)
-on a batch of the small preset (64 digits, 8 rows of 8 pixels) for:
+``docs/papers/brims.md §8``: the reference code keeps each layer's modules in one dense ``nn.LSTMCell`` and zeroes
+its off-block-diagonal weights before every forward pass (a user saw BRIMs about 40x slower than a cuDNN LSTM); the
+project's prototype measured about 10x ``nn.LSTM`` on CPU. This script times one Adam step (forward, backward,
+clipping, update) on a batch of the small preset (64 digits, 8 rows of 8 pixels) for:
 
 - ``grouped``: :class:`neurodyn.brims.BRIMs` as it is (one batched product over modules);
 - ``dense-zeroed``: the same model whose LSTM cells are dense ``n d_in -> n d`` cells whose off-block weights are
   multiplied by a block mask before every forward pass, as the reference does (same function, same blocks);
 - ``lstm``: the 2-layer ``nn.LSTM(32, 64)`` baseline of the page.
 
-Run: ``python benchmarks/brims.py [--repeats 30]``; it prints milliseconds per step and the ratios.
+Run: ``python benchmarks/brims.py [--repeats 30] [--paper]``; it prints milliseconds per step and the ratios, and
+with ``--paper`` one step of the ``paper`` preset's models and the time per epoch that implies.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def time_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--paper", action="store_true", help="also time the paper preset's models (slow)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
@@ -123,7 +125,27 @@ def main() -> None:
     for name, sec in t.items():
         print(f"{name:13} {sec * 1e3:8.2f} ms")
     print(f"dense-zeroed / grouped: {t['dense-zeroed'] / t['grouped']:.2f}x;  grouped / lstm: "
-          f"{t['grouped'] / t['lstm']:.1f}x (card's prototype: about 10x)")
+          f"{t['grouped'] / t['lstm']:.1f}x (prototype: about 10x)")
+    if args.paper:
+        paper_epoch_seconds(x, y, max(3, args.repeats // 5))
+
+
+def paper_epoch_seconds(x: torch.Tensor, y: torch.Tensor, repeats: int) -> None:
+    """Print one Adam step of the ``paper`` preset's three models and what an epoch and the whole preset cost.
+
+    The ``paper`` preset has the reference's MNIST widths (6 x 50 units under 3 x 100, encoder 300, input keys of 64;
+    an LSTM of 300): this is the estimate behind ``docs/papers/brims.md §6`` (is the paper preset runnable here?).
+    """
+    from neurodyn.brims.experiment import PRESETS, build_models
+
+    cfg = PRESETS["paper"]
+    models = build_models(cfg)
+    steps = {name: time_steps(model, x, y, repeats) for name, model in models.items()}
+    batches = -(-1400 // cfg.batch_size)
+    epoch = batches * sum(steps.values())
+    print("paper preset, one Adam step: " + ", ".join(f"{n} {s * 1e3:.0f} ms" for n, s in steps.items())
+          + f"; training alone {epoch:.0f} s per epoch, {epoch * cfg.epochs / 3600:.1f} h for {cfg.epochs} epochs "
+          "on one thread")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """Experiment ``brims``: BRIMs, the RIMs stack (no top-down) and an LSTM trained on row-by-row digits, then probed.
 
-BRIMs, arXiv:2006.16981; card ``08-brims.md`` sections 3-4 (the SMALL preset and the "robustness to distraction"
-demo). The models train on clean digits only (unless ``train_distractors``) on the same batches. After each epoch
-they are evaluated on the 397 held-out digits, clean and with ``probe_rows`` distractor rows appended; every
+BRIMs, arXiv:2006.16981; ``docs/papers/brims.md §4`` (the task, the probes and the presets) and §2 (the model).
+The models train on clean digits only (unless ``train_distractors``) on the same batches. After each epoch they are
+evaluated on the 397 held-out digits, clean and with ``probe_rows`` distractor rows appended; every
 ``artifact_every`` epochs (and at the last) the probe curves are measured (distractor rows K, pixel noise sigma,
 time stretch) and BRIMs' module activations are recorded for the first test digit. Every probe is one batched
 no-grad pass with a fixed generator, so curves are comparable between models and epochs.
 
-Models (card section 3): BRIMs 6 x 8 units (k = 4) under 4 x 8 units (k = 2), encoder Linear(8, 32), input
+Models (``docs/papers/brims.md §4``): BRIMs 6 x 8 units (k = 4) under 4 x 8 units (k = 2), encoder Linear(8, 32), input
 attention 4 heads with d_k = 32 and a read of 2 d per module, communication 2 heads of 16; the RIMs stack is the
 same without the top-down slot; the LSTM is a 2-layer ``nn.LSTM(32, 64)`` on the same encoder width. Adam, gradient
 norm clipped at 1, no dropout.
@@ -17,59 +17,88 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from neurodyn.brims.mechanisms import BRIMs
+from neurodyn.brims.layers import BRIMs
 from neurodyn.brims.tasks import N_TRAIN, digit_rows, stretched, with_distractors, with_noise
 from neurodyn.core.config import param
 from neurodyn.core.loop import Record
 from neurodyn.core.seeding import derive_seed, resolve_device, torch_generator
+from neurodyn.core.spec import Metric
 
-__all__ = ["Config", "PRESETS", "TITLE", "PAPER", "LSTMClassifier", "BRIMsExperiment", "build", "build_models",
-           "model_names", "PROBE_ROWS", "PROBE_SIGMAS", "PROBE_STEPS", "parameter_table", "raster_input"]
+__all__ = ["Config", "PRESETS", "METRICS", "MODEL_LABELS", "LSTMClassifier", "BRIMsExperiment", "build",
+           "build_models", "model_names", "model_metric", "layer_metric", "declared_metrics", "evaluations",
+           "distracted_test_set", "PROBE_ROWS", "PROBE_SIGMAS", "PROBE_STEPS", "PROBES", "N_LAYERS"]
 
-TITLE = "BRIMs: robustness to distraction"
-PAPER = "arXiv:2006.16981"
-PROBE_ROWS = (0, 2, 4, 8)  # distractor rows K (card section 4)
+PROBE_ROWS = (0, 2, 4, 8)  # distractor rows K (docs/papers/brims.md §4)
 PROBE_SIGMAS = (0.0, 0.2, 0.4, 0.6)  # pixel noise
 PROBE_STEPS = (8, 10, 12, 16)  # rows after nearest-neighbour time stretch
 PROBE_SEED = 7_919  # one generator seed for every probe, model and epoch
 SPLIT_SEED = 0  # the 1,400 / 397 split is the same for every run seed
-_PROBES = ("probe_distractors", "probe_noise", "probe_stretch")
+PROBES = ("probe_distractors", "probe_noise", "probe_stretch")  # artifact keys of a probe sweep
+N_LAYERS = 2  # BRIMs and the RIMs stack have two layers here
+MODEL_LABELS = {"brims": "BRIMs", "rims": "RIMs stack (no top-down)", "lstm": "LSTM"}
+MODEL_METRICS = {"train_loss": ("nats", "training loss"), "test_acc": ("", "clean test accuracy"),
+                 "distracted_acc": ("", "test accuracy with distractor rows")}
+LAYER_METRICS = {"null_mass": "attention on the null slot", "bottom_up_mass": "attention on the bottom-up slot",
+                 "top_down_mass": "attention on the top-down slot",
+                 "switch_rate": "fraction of steps at which the active set changes",
+                 "active_mean": "mean fraction of active modules"}
+
+
+def _lstm_on(values: Mapping[str, Any]) -> bool:
+    """The LSTM's width is a knob only while the LSTM baseline is on."""
+    return bool(values.get("lstm_baseline", True))
 
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of one run (card section 4 controls)."""
+    """Settings of one run (``docs/papers/brims.md §4``)."""
 
-    n_modules_1: int = param(6, min=1, max=12, help="modules in layer 1 (bottom)")
-    k_active_1: int = param(4, min=1, max=12, help="modules updated per step in layer 1")
-    n_modules_2: int = param(4, min=1, max=12, help="modules in layer 2 (top)")
-    k_active_2: int = param(2, min=1, max=12, help="modules updated per step in layer 2")
-    d_module_1: int = param(8, min=2, max=128, help="units per module in layer 1")
-    d_module_2: int = param(8, min=2, max=128, help="units per module in layer 2")
-    d_embed: int = param(32, min=8, max=512, help="encoder width (input to layer 1 and to the LSTM)")
-    input_heads: int = param(4, min=1, max=8, help="heads of the input attention")
-    d_key: int = param(32, min=4, max=128, help="query/key width per head of the input attention")
-    communication: bool = param(True, help="active modules exchange information after their update")
-    rims_baseline: bool = param(True, help="also train the RIMs stack: the same model without the top-down slot")
-    lstm_baseline: bool = param(True, help="also train a 2-layer LSTM")
-    lstm_hidden: int = param(64, min=8, max=512, help="LSTM units per layer")
-    train_distractors: bool = param(False, help="append 0-8 random distractor rows to every training batch")
-    epochs: int = param(20, min=1, max=200, help="passes over the 1,400 training digits")
-    lr: float = param(5e-3, min=1e-4, max=3e-2, log=True, help="Adam step size")
-    batch_size: int = param(64, min=8, max=512, help="digits per optimizer step")
-    clip: float = param(1.0, min=0.1, max=10.0, help="gradient-norm clip")
-    batches_per_record: int = param(2, min=1, max=50, help="optimizer steps of every model per record")
-    probe_rows: int = param(4, min=0, max=16, help="distractor rows K for the per-epoch metric and the raster")
-    probe_p: float = param(0.3, min=0.0, max=1.0, help="probability of a lit distractor pixel")
-    artifact_every: int = param(10, min=1, max=200, help="epochs between two probe sweeps (and the last epoch)")
-    seed: int = param(0, min=0, max=2**31 - 1, help="random seed (initialisation and batch order)")
-    device: str = param("auto", choices=("auto", "cpu", "cuda"), help="torch device")
+    n_modules_1: int = param(6, min=1, max=12, label="modules in the bottom layer", help="modules in layer 1")
+    k_active_1: int = param(4, min=1, max=12, label="active modules per step, bottom layer",
+                            help="modules of layer 1 that update at each step (the k that attend least to null)")
+    n_modules_2: int = param(4, min=1, max=12, label="modules in the top layer", help="modules in layer 2")
+    k_active_2: int = param(2, min=1, max=12, label="active modules per step, top layer",
+                            help="modules of layer 2 that update at each step")
+    d_module_1: int = param(8, min=2, max=128, label="units per module, bottom layer",
+                            help="LSTM state width of each module of layer 1")
+    d_module_2: int = param(8, min=2, max=128, label="units per module, top layer",
+                            help="LSTM state width of each module of layer 2")
+    d_embed: int = param(32, min=8, max=512, label="encoder width",
+                         help="width of the row encoder (the input of layer 1 and of the LSTM)")
+    input_heads: int = param(4, min=1, max=8, label="input-attention heads", help="heads of the input attention")
+    d_key: int = param(32, min=4, max=128, label="input-attention key width",
+                       help="query/key width per head of the input attention")
+    communication: bool = param(True, label="modules communicate",
+                                help="active modules exchange information after their update")
+    rims_baseline: bool = param(True, label="train the RIMs stack (no top-down)",
+                                help="also train the same model without the top-down slot")
+    lstm_baseline: bool = param(True, label="train the LSTM baseline", help="also train a 2-layer LSTM")
+    lstm_hidden: int = param(64, min=8, max=512, label="LSTM units per layer", help="units of each LSTM layer",
+                             applies=_lstm_on)
+    train_distractors: bool = param(False, label="train with random distractor rows",
+                                    help="append 0-8 random distractor rows to every training batch (does the gap "
+                                    "close?)")
+    epochs: int = param(20, min=1, max=200, label="epochs", help="passes over the 1,400 training digits")
+    lr: float = param(5e-3, min=1e-4, max=3e-2, log=True, label="learning rate", help="Adam step size")
+    batch_size: int = param(64, min=8, max=512, label="batch size", help="digits per optimizer step")
+    clip: float = param(1.0, min=0.1, max=10.0, label="gradient-norm clip", help="largest gradient norm")
+    batches_per_record: int = param(2, min=1, max=50, label="optimizer steps per record",
+                                    help="optimizer steps of every model between two records")
+    probe_rows: int = param(4, min=0, max=16, label="distractor rows shown",
+                            help="distractor rows K for the per-epoch accuracy and the activation raster")
+    probe_p: float = param(0.3, min=0.0, max=1.0, label="distractor pixel probability",
+                           help="probability that a distractor pixel is lit")
+    artifact_every: int = param(10, min=1, max=200, label="epochs between probe sweeps",
+                                help="epochs between two sweeps of the robustness probes (and the last epoch)")
+    seed: int = param(0, min=0, max=2**31 - 1, label="seed", help="random seed (initialisation and batch order)")
+    device: str = param("auto", choices=("auto", "cpu", "cuda"), label="device", help="torch device")
 
     def __post_init__(self) -> None:
         for layer in (1, 2):
@@ -83,9 +112,9 @@ class Config:
 
 
 PRESETS: dict[str, Config] = {
-    # card section 3 SMALL preset (20 epochs); about 36 s for all three models on one thread here
+    # docs/papers/brims.md §4: 20 epochs of all three models, under 60 s on one thread (§6 has the times)
     "small": Config(),
-    # a shorter run for a talk: the distraction gap is already clear after 12 epochs
+    # a shorter run for a talk: 12 epochs, a probe sweep every 4
     "talk": Config(epochs=12, artifact_every=4),
     # the reference's sequential-MNIST model shape (emsize 300; 6 x 50 units, k = 4, under 3 x 100, k = 2; input
     # attention 4 heads of 64; Adam 1e-3; 100 epochs), on the digits that ship offline instead of MNIST
@@ -116,6 +145,93 @@ def model_names(config: Config) -> list[str]:
     return ["brims"] + ["rims"] * config.rims_baseline + ["lstm"] * config.lstm_baseline
 
 
+def model_metric(model: str, kind: str) -> str:
+    """Name of a per-model metric: ``kind`` is ``train_loss``, ``test_acc`` (clean) or ``distracted_acc``.
+
+    Parameters
+    ----------
+    model : str
+        One of :func:`model_names`.
+    kind : str
+        A key of ``MODEL_METRICS``.
+
+    Returns
+    -------
+    str
+    """
+    if kind not in MODEL_METRICS:
+        raise KeyError(f"unknown per-model metric {kind!r}; valid: {', '.join(MODEL_METRICS)}")
+    return f"{model}_{kind}"
+
+
+def layer_metric(quantity: str, layer: int) -> str:
+    """Name of a per-layer metric of BRIMs (``layer`` 1 bottom, 2 top); ``quantity`` is a key of ``LAYER_METRICS``.
+
+    Parameters
+    ----------
+    quantity : str
+    layer : int
+
+    Returns
+    -------
+    str
+    """
+    if quantity not in LAYER_METRICS:
+        raise KeyError(f"unknown per-layer metric {quantity!r}; valid: {', '.join(LAYER_METRICS)}")
+    return f"{quantity}_{layer}"
+
+
+def declared_metrics(config: Config) -> tuple[Metric, ...]:
+    """The metrics every record of a run of ``config`` carries (they depend on which baselines are on).
+
+    Parameters
+    ----------
+    config : Config
+
+    Returns
+    -------
+    tuple of Metric
+    """
+    out = [Metric("epoch", "epochs", "epochs of training done"),
+           Metric("eval_epoch", "epochs", "epoch of the latest complete evaluation")]
+    for name in model_names(config):
+        for kind, (unit, what) in MODEL_METRICS.items():
+            out.append(Metric(model_metric(name, kind), unit, f"{MODEL_LABELS[name]}: {what}"))
+    for layer in range(1, N_LAYERS + 1):
+        for quantity, what in LAYER_METRICS.items():
+            out.append(Metric(layer_metric(quantity, layer), "", f"BRIMs layer {layer}: {what}"))
+    out.append(Metric("done", "", "1 once the run is done"))
+    return tuple(out)
+
+
+#: Declared metrics (a function of the config: the baselines can be switched off).
+METRICS = declared_metrics
+
+
+def evaluations(records: Sequence[Any]) -> list[tuple[int, Mapping[str, float]]]:
+    """The run's complete evaluations, oldest first: (epoch, metrics of the record where that evaluation ended).
+
+    Evaluation metrics are carried between evaluations, and an epoch's models are evaluated one unit at a time, so
+    only the first record whose ``eval_epoch`` is E holds every model's epoch-E values (later records of that
+    ``eval_epoch`` may already hold some models' next evaluation). Epoch 0 is the untrained models.
+
+    Parameters
+    ----------
+    records : sequence of Record (or their JSON dicts)
+
+    Returns
+    -------
+    list of (int, mapping)
+    """
+    out: list[tuple[int, Mapping[str, float]]] = []
+    for rec in records:
+        metrics = rec["metrics"] if isinstance(rec, Mapping) else rec.metrics
+        epoch = int(metrics["eval_epoch"])
+        if not out or epoch != out[-1][0]:
+            out.append((epoch, metrics))
+    return out
+
+
 def build_models(config: Config, device: torch.device | str = "cpu") -> dict[str, nn.Module]:
     """The run's models, initialised from ``config.seed`` (each from its own derived seed)."""
     cfg = config
@@ -134,33 +250,23 @@ def build_models(config: Config, device: torch.device | str = "cpu") -> dict[str
     return models
 
 
-def parameter_table(config: Config) -> list[dict[str, object]]:
-    """Rows (model, what it is, parameters) for the page."""
-    what = {"brims": "layers of modules with top-down attention", "rims": "the same stack, no top-down slot",
-            "lstm": f"2-layer LSTM({config.d_embed}, {config.lstm_hidden})"}
-    return [{"model": name, "what": what[name], "parameters": sum(p.numel() for p in m.parameters())}
-            for name, m in build_models(config).items()]
+def distracted_test_set(config: Config, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+    """The held-out digits with ``probe_rows`` distractor rows (fixed draws), and their labels.
 
+    Parameters
+    ----------
+    config : Config
+    device : torch.device or str
 
-def _distracted_test_set(config: Config, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
-    """The held-out digits with ``probe_rows`` distractor rows (fixed draws), and their labels."""
+    Returns
+    -------
+    x : Tensor, shape (397, 8 + probe_rows, 8)
+    y : Tensor, shape (397,), int64
+    """
     data = digit_rows(SPLIT_SEED)
     x = with_distractors(data.x_test.to(device), config.probe_rows, config.probe_p,
                          generator=torch_generator(PROBE_SEED, device))
     return x, data.y_test.to(device)
-
-
-def raster_input(config: Config) -> tuple[np.ndarray, int]:
-    """What the module-activation raster of a run of ``config`` is measured on, before any run.
-
-    Returns
-    -------
-    image : ndarray, shape (8 + probe_rows, 8)
-        The first held-out digit, one row per time step, followed by its distractor rows.
-    label : int
-    """
-    x, y = _distracted_test_set(config)
-    return x[0].numpy(), int(y[0])
 
 
 def _accuracy(logits: Tensor, y: Tensor) -> float:
@@ -213,7 +319,7 @@ class BRIMsExperiment:
         self.x_test, self.y_test = data.x_test.to(self.device), data.y_test.to(self.device)
         self._order_gen = torch_generator(derive_seed(config.seed, "batches"))
         self._noise_gen = torch_generator(derive_seed(config.seed, "train-distractors"), self.device)
-        self.x_distracted = _distracted_test_set(config, self.device)[0]
+        self.x_distracted = distracted_test_set(config, self.device)[0]
         self.n_batches = math.ceil(N_TRAIN / config.batch_size)
         self._schedule = self._make_schedule()
         self.total_steps = len(self._schedule)
@@ -221,10 +327,10 @@ class BRIMsExperiment:
         self._batches_done = 0
         self._order: Tensor | None = None
         self._clean_traces: list | None = None
-        self._probe_acc = {key: np.zeros((len(self.names), 4)) for key in _PROBES}
+        self._probe_acc = {key: np.zeros((len(self.names), 4)) for key in PROBES}
         x0, y0 = self.x_train[:config.batch_size], self.y_train[:config.batch_size]
         with torch.no_grad():  # before any training the train loss is the loss on the first batch
-            self._metrics: dict[str, float] = {f"{n}_train_loss": float(F.cross_entropy(m(x0), y0))
+            self._metrics: dict[str, float] = {model_metric(n, "train_loss"): float(F.cross_entropy(m(x0), y0))
                                                for n, m in self.models.items()}
         for name in self.names:
             self._evaluate(name)
@@ -239,7 +345,7 @@ class BRIMsExperiment:
             units += [("eval", epoch, name) for name in self.names]
             units.append(("raster", epoch, None))
             if epoch % cfg.artifact_every == 0 or epoch == cfg.epochs:
-                units += [("probe", epoch, (name, key)) for name in self.names for key in _PROBES]
+                units += [("probe", epoch, (name, key)) for name in self.names for key in PROBES]
         return units
 
     @property
@@ -293,7 +399,7 @@ class BRIMsExperiment:
                 opt.step()
                 losses[name] += loss.item() / len(batches)
         self._batches_done += stop - start
-        self._metrics.update({f"{n}_train_loss": float(v) for n, v in losses.items()})
+        self._metrics.update({model_metric(n, "train_loss"): float(v) for n, v in losses.items()})
 
     @torch.no_grad()
     def _evaluate(self, name: str) -> None:
@@ -303,8 +409,8 @@ class BRIMsExperiment:
             self._metrics.update(_trace_metrics(self._clean_traces))
         else:
             logits = model(self.x_test)
-        self._metrics[f"{name}_test_acc"] = _accuracy(logits, self.y_test)
-        self._metrics[f"{name}_distracted_acc"] = _accuracy(model(self.x_distracted), self.y_test)
+        self._metrics[model_metric(name, "test_acc")] = _accuracy(logits, self.y_test)
+        self._metrics[model_metric(name, "distracted_acc")] = _accuracy(model(self.x_distracted), self.y_test)
 
     @torch.no_grad()
     def _probe(self, name: str, key: str) -> None:
@@ -319,7 +425,7 @@ class BRIMsExperiment:
         else:
             xs = [stretched(x, t) for t in PROBE_STEPS[1:]]
         row = self._probe_acc[key][self.names.index(name)]
-        row[0] = self._metrics[f"{name}_test_acc"]  # K = 0, sigma = 0 and 8 rows are the clean test set
+        row[0] = self._metrics[model_metric(name, "test_acc")]  # K = 0, sigma = 0 and 8 rows are the clean test set
         row[1:] = [_accuracy(model(xi), y) for xi in xs]
 
     @torch.no_grad()
@@ -357,13 +463,13 @@ def _trace_metrics(traces: list) -> dict[str, float]:
     for layer in range(len(traces[0])):
         mask = _over_time(traces, layer, "mask")  # (B, T, n)
         alpha = _over_time(traces, layer, "alpha").mean(dim=(0, 1, 2))  # (slots,)
-        l = layer + 1
-        out[f"null_mass_{l}"] = float(alpha[0])
-        out[f"bottom_up_mass_{l}"] = float(alpha[1])
-        out[f"top_down_mass_{l}"] = float(alpha[2]) if alpha.numel() > 2 else 0.0
+        name = lambda quantity: layer_metric(quantity, layer + 1)  # noqa: E731 - one short local alias
+        out[name("null_mass")] = float(alpha[0])
+        out[name("bottom_up_mass")] = float(alpha[1])
+        out[name("top_down_mass")] = float(alpha[2]) if alpha.numel() > 2 else 0.0
         changed = (mask[:, 1:] != mask[:, :-1]).any(dim=-1)  # (B, T - 1)
-        out[f"switch_rate_{l}"] = float(changed.float().mean()) if changed.numel() else 0.0
-        out[f"active_mean_{l}"] = float(mask.float().mean())
+        out[name("switch_rate")] = float(changed.float().mean()) if changed.numel() else 0.0
+        out[name("active_mean")] = float(mask.float().mean())
     return out
 
 

@@ -1,13 +1,20 @@
-"""Altair figures of the BRIMs experiment (arXiv:2006.16981, card 08 sections 4-5).
+"""Altair figures of the BRIMs experiment (arXiv:2006.16981, ``docs/papers/brims.md §4``).
 
-Pure chart builders from the records and artifacts of :mod:`neurodyn.brims.experiment`; no streamlit.
+Pure chart builders from the records and artifacts of :mod:`neurodyn.brims.experiment`; no streamlit. Metric names
+come from the experiment's helpers (:func:`~neurodyn.brims.experiment.model_metric`,
+:func:`~neurodyn.brims.experiment.layer_metric`), never from parsing names. Every chart takes its container's width
+(``width="container"``; exported copies get a fixed width from :func:`fixed_width`), and its axis, legend and title
+text is at least 12 px (:func:`legible`). Multi-panel figures are one chart per panel, so each panel fills the
+column the page puts it in.
 
 - :func:`accuracy_chart`: clean and distracted test accuracy of every model over the epochs.
-- :func:`probe_chart`: the robustness curves (distractor rows K, pixel noise sigma, stretched length).
-- :func:`raster_chart`: the module-activation raster of one test digit, distractor steps shaded.
-- :func:`slot_attention_chart`: input attention of every module on each slot over time.
-- :func:`slot_mass_chart`: attention mass per slot and layer, digit steps against distractor steps.
-- :func:`dynamics_chart`: switch rate and slot attention of each layer over the epochs.
+- :func:`train_loss_chart`: training loss of every model.
+- :func:`probe_chart`: one robustness curve (distractor rows K, pixel noise sigma or stretched length).
+- :func:`raster_chart`: the module-activation raster of one test digit, distractor steps in orange tones.
+- :func:`slot_attention_chart`: input attention of every module of one layer on one slot over time.
+- :func:`slot_mass_chart`: attention mass per slot of one layer, digit steps against distractor steps.
+- :func:`dynamics_chart`: switch rate and slot attention of one layer over the epochs.
+- :func:`sequence_chart`: one input sequence as the model reads it (the page's preview).
 """
 
 from __future__ import annotations
@@ -18,222 +25,354 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from neurodyn.brims.experiment import (
+    MODEL_LABELS,
+    N_LAYERS,
+    PROBE_ROWS,
+    PROBE_SIGMAS,
+    PROBE_STEPS,
+    PROBES,
+    evaluations,
+    layer_metric,
+    model_metric,
+)
 from neurodyn.viz.theme import color_scale, latest_artifacts
 
-__all__ = ["MODEL_LABELS", "accuracy_chart", "probe_chart", "raster_chart", "slot_attention_chart",
-           "slot_mass_chart", "dynamics_chart", "latest_artifacts", "per_evaluation", "train_loss_chart", "sequence_chart"]
+__all__ = ["MODEL_LABELS", "PROBE_TITLES", "SLOTS", "FONT_PX", "legible", "fixed_width", "accuracy_chart",
+           "train_loss_chart", "per_evaluation", "probe_chart", "raster_chart", "slot_attention_chart",
+           "slot_mass_chart", "dynamics_chart", "sequence_chart", "latest_artifacts"]
 
-MODEL_LABELS = {"brims": "BRIMs", "rims": "RIMs stack (no top-down)", "lstm": "LSTM"}
 SLOTS = ("null", "bottom-up", "top-down")
 DIGIT_ROWS = 8
+FONT_PX = 13  # axis, legend and header text; titles are 2 px larger
+#: Probe artifact key -> (x-axis title in words, the grid of x values).
+PROBE_TITLES = {
+    "probe_distractors": ("distractor rows after the digit (K)", PROBE_ROWS),
+    "probe_noise": ("Gaussian pixel noise (σ)", PROBE_SIGMAS),
+    "probe_stretch": ("rows after stretching time (trained on 8)", PROBE_STEPS),
+}
 
 
 def _labels(names: Sequence[str]) -> list[str]:
     return [MODEL_LABELS.get(n, n) for n in names]
 
 
+def legible(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """``chart`` with axis, legend and header text of ``FONT_PX`` pixels and a title two pixels larger.
+
+    Parameters
+    ----------
+    chart : altair top-level chart
+
+    Returns
+    -------
+    altair top-level chart
+    """
+    return (chart.configure_axis(labelFontSize=FONT_PX, titleFontSize=FONT_PX)
+            .configure_legend(labelFontSize=FONT_PX, titleFontSize=FONT_PX, labelLimit=0)
+            .configure_header(labelFontSize=FONT_PX, titleFontSize=FONT_PX)
+            .configure_title(fontSize=FONT_PX + 2))
+
+
+def fixed_width(chart: alt.TopLevelMixin, width: int = 640) -> alt.TopLevelMixin:
+    """A copy of ``chart`` with a fixed width, for an SVG export (outside a page there is no container).
+
+    Parameters
+    ----------
+    chart : altair top-level chart
+    width : int
+        Pixels.
+
+    Returns
+    -------
+    altair top-level chart
+    """
+    return chart.properties(width=width)
+
+
 def per_evaluation(records: Sequence[Any], metrics: Sequence[str]) -> pd.DataFrame:
     """Evaluation metrics once per evaluation, in long form (columns ``step`` = epoch, ``metric``, ``value``).
 
-    The experiment carries evaluation metrics between evaluations; this keeps the last record of each
-    ``eval_epoch`` (epoch 0 is the untrained models).
+    Reads each evaluation from the record where it ended (:func:`~neurodyn.brims.experiment.evaluations`), so
+    every model's point at epoch E is its epoch-E evaluation; epoch 0 is the untrained models.
     """
-    last: dict[float, Any] = {}
-    for rec in records:
-        last[float(rec.metrics["eval_epoch"])] = rec
-    rows = [{"step": epoch, "metric": m, "value": float(rec.metrics[m])}
-            for epoch, rec in last.items() for m in metrics if m in rec.metrics]
+    rows = [{"step": float(epoch), "metric": m, "value": float(metrics_[m])}
+            for epoch, metrics_ in evaluations(records) for m in metrics if m in metrics_]
     return pd.DataFrame(rows, columns=["step", "metric", "value"])
 
 
-def accuracy_chart(records: Sequence[Any], names: Sequence[str], probe_rows: int) -> alt.LayerChart:
-    """Test accuracy per epoch: solid clean, dashed with ``probe_rows`` distractor rows, one colour per model."""
-    metrics = [f"{n}_{kind}" for n in names for kind in ("test_acc", "distracted_acc")]
-    df = per_evaluation(records, metrics)
-    df["model"] = df["metric"].map(lambda m: MODEL_LABELS.get(m.split("_")[0], m))
+def accuracy_chart(records: Sequence[Any], names: Sequence[str], probe_rows: int) -> alt.TopLevelMixin:
+    """Test accuracy per epoch: solid clean, dashed with ``probe_rows`` distractor rows, one colour per model.
+
+    Parameters
+    ----------
+    records : sequence of Record
+    names : sequence of str
+        The run's models (:func:`~neurodyn.brims.experiment.model_names`).
+    probe_rows : int
+        The run's distractor rows K.
+
+    Returns
+    -------
+    altair.LayerChart
+        A line layer (whose dash legend shows a line sample of each kind) and a point layer.
+    """
     distracted = f"+{probe_rows} distractor rows"
-    df["test"] = df["metric"].map(lambda m: "clean" if m.endswith("test_acc") else distracted)
-    return (
-        alt.Chart(df, title="Test accuracy (397 held-out digits)")
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("step:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1)),
-            y=alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("model:N", title=None, scale=color_scale(_labels(names))),
-            strokeDash=alt.StrokeDash("test:N", title=None,
-                                      scale=alt.Scale(domain=["clean", distracted], range=[[1, 0], [6, 3]]),
-                                      legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#777777")),
-            tooltip=["step", "model", "test", alt.Tooltip("value:Q", format=".3f")],
-        )
-        .properties(height=260)
+    parts = []
+    for name in names:
+        for kind, test in (("test_acc", "clean"), ("distracted_acc", distracted)):
+            df = per_evaluation(records, [model_metric(name, kind)])
+            df["model"], df["test"] = MODEL_LABELS.get(name, name), test
+            parts.append(df)
+    df = pd.concat(parts, ignore_index=True)
+    base = alt.Chart(df, title="Test accuracy (397 held-out digits)").encode(
+        x=alt.X("step:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1)),
+        y=alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("model:N", title="model", scale=color_scale(_labels(names)),
+                        legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=3, orient="bottom")),
+        tooltip=["step", "model", "test", alt.Tooltip("value:Q", format=".3f")],
     )
+    lines = base.mark_line(strokeWidth=2.5).encode(
+        strokeDash=alt.StrokeDash("test:N", title="test digits",
+                                  scale=alt.Scale(domain=["clean", distracted], range=[[1, 0], [6, 3]]),
+                                  legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#333333",
+                                                    symbolStrokeWidth=2.5, symbolSize=600, orient="bottom")))
+    points = base.mark_point(filled=True, size=45).encode(detail="test:N")
+    return legible(alt.layer(lines, points).properties(width="container", height=300))
 
 
-def probe_chart(artifacts: dict[str, np.ndarray], names: Sequence[str], rows: Sequence[int],
-                sigmas: Sequence[float], steps: Sequence[int]) -> alt.FacetChart:
-    """Accuracy against distractor rows K, pixel noise sigma and stretched length: one panel each, a line per model.
+def train_loss_chart(records: Sequence[Any], names: Sequence[str]) -> alt.TopLevelMixin:
+    """Training cross-entropy of every model against the epoch (one point per record).
+
+    Parameters
+    ----------
+    records : sequence of Record
+    names : sequence of str
+
+    Returns
+    -------
+    altair.Chart
+    """
+    rows = [{"epoch": float(r.metrics["epoch"]), "model": MODEL_LABELS.get(n, n),
+             "loss": float(r.metrics[model_metric(n, "train_loss")])} for r in records for n in names]
+    chart = (
+        alt.Chart(pd.DataFrame(rows, columns=["epoch", "model", "loss"]), title="Training loss")
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("epoch:Q"),
+            y=alt.Y("loss:Q", title="cross-entropy (nats)", scale=alt.Scale(type="log")),
+            color=alt.Color("model:N", title="model", scale=color_scale(_labels(names)),
+                            legend=alt.Legend(orient="bottom")),
+            tooltip=["epoch", "model", alt.Tooltip("loss:Q", format=".4f")],
+        )
+        .properties(width="container", height=260)
+    )
+    return legible(chart)
+
+
+def probe_chart(artifacts: dict[str, np.ndarray], names: Sequence[str], probe: str) -> alt.TopLevelMixin:
+    """Accuracy against one probe's grid (distractor rows K, pixel noise sigma or stretched length), a line per model.
 
     Parameters
     ----------
     artifacts : dict
-        Holds ``probe_distractors``, ``probe_noise``, ``probe_stretch``, each (models, 4).
+        Holds ``probe``, an array (models, 4) over the probe's grid (``PROBE_TITLES[probe][1]``).
     names : sequence of str
-        Model names in the artifacts' row order.
-    rows, sigmas, steps : sequences
-        The probe grids (x values of the three panels).
+        Model names in the artifact's row order.
+    probe : str
+        One of ``PROBES``.
+
+    Returns
+    -------
+    altair.Chart
     """
-    panels = (("probe_distractors", "distractor rows K", rows), ("probe_noise", "pixel noise sigma", sigmas),
-              ("probe_stretch", "rows after stretching", steps))
-    data = []
-    for key, title, grid in panels:
-        acc = np.asarray(artifacts[key], dtype=float)
-        if acc.shape != (len(names), len(grid)):
-            raise ValueError(f"{key} has shape {acc.shape}, expected {(len(names), len(grid))}")
-        data += [{"probe": title, "x": float(x), "model": MODEL_LABELS.get(n, n), "accuracy": acc[i, j]}
-                 for i, n in enumerate(names) for j, x in enumerate(grid)]
-    df = pd.DataFrame(data)
-    return (
+    if probe not in PROBE_TITLES:
+        raise ValueError(f"unknown probe {probe!r}; valid: {', '.join(PROBES)}")
+    title, grid = PROBE_TITLES[probe]
+    acc = np.asarray(artifacts[probe], dtype=float)
+    if acc.shape != (len(names), len(grid)):
+        raise ValueError(f"{probe} has shape {acc.shape}, expected {(len(names), len(grid))}")
+    df = pd.DataFrame([{"x": float(x), "model": MODEL_LABELS.get(n, n), "accuracy": acc[i, j]}
+                       for i, n in enumerate(names) for j, x in enumerate(grid)])
+    chart = (
         alt.Chart(df)
-        .mark_line(point=True)
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=50), strokeWidth=2.5)
         .encode(
-            x=alt.X("x:Q", title=None),
-            y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("model:N", title=None, scale=color_scale(_labels(names))),
-            tooltip=["probe", "x", "model", alt.Tooltip("accuracy:Q", format=".3f")],
+            x=alt.X("x:Q", title=title, axis=alt.Axis(values=[float(x) for x in grid])),
+            y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("model:N", title=None, scale=color_scale(_labels(names)),
+                            legend=alt.Legend(orient="bottom", direction="vertical")),
+            tooltip=["x", "model", alt.Tooltip("accuracy:Q", format=".3f")],
         )
-        .properties(width=210, height=200)
-        .facet(column=alt.Column("probe:N", title=None, sort=[p[1] for p in panels]))
-        .resolve_scale(x="independent")
+        .properties(width="container", height=260)
     )
+    return legible(chart)
 
 
-def raster_chart(raster: np.ndarray, n_modules: Sequence[int], *, title: str = "") -> alt.Chart:
+def raster_chart(raster: np.ndarray, n_modules: Sequence[int], *, title: str = "") -> alt.TopLevelMixin:
     """Module-activation raster: time on x, modules on y grouped by layer (top layer on top), dark = active.
 
-    ``raster`` is (T, n_1 + n_2) of 0/1; steps after the first 8 (the digit's rows) are distractors, drawn in
-    orange tones.
+    Parameters
+    ----------
+    raster : ndarray, shape (T, n_1 + n_2)
+        0/1; steps after the first 8 (the digit's rows) are distractors, drawn in orange tones.
+    n_modules : sequence of int
+        Modules per layer, bottom first.
+    title : str
+
+    Returns
+    -------
+    altair.Chart
     """
     r = np.asarray(raster)
-    T = r.shape[0]
     if r.ndim != 2 or r.shape[1] != sum(n_modules):
         raise ValueError(f"raster must be (T, {sum(n_modules)}), got {r.shape}")
-    names = [f"L{layer + 1} m{m + 1}" for layer, n in enumerate(n_modules) for m in range(n)]
-    order = [name for layer in reversed(range(len(n_modules))) for name in names if name.startswith(f"L{layer + 1} ")]
+    T = r.shape[0]
+    names = [f"layer {layer + 1}, module {m + 1}" for layer, n in enumerate(n_modules) for m in range(n)]
+    order = [name for layer in reversed(range(len(n_modules))) for name in names
+             if name.startswith(f"layer {layer + 1},")]
     df = pd.DataFrame([{"t": t, "module": names[m], "state": ("active" if r[t, m] else "idle")
                         + (", distractor row" if t >= DIGIT_ROWS else "")}
                        for t in range(T) for m in range(r.shape[1])])
     states = ["idle", "active", "idle, distractor row", "active, distractor row"]
-    return (
+    chart = (
         alt.Chart(df, title=title)
-        .mark_rect(stroke="#888888", strokeWidth=0.3)
+        .mark_rect(stroke="#888888", strokeWidth=0.4)
         .encode(
-            x=alt.X("t:O", title="time step (row)"),
-            y=alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
+            x=alt.X("t:O", title="time step (row of the input)", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("module:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=0)),
             color=alt.Color("state:N", title=None, scale=alt.Scale(
-                domain=states, range=["#f4f4f4", "#111111", "#f9dcc4", "#8a3b00"])),
+                domain=states, range=["#f4f4f4", "#111111", "#f9dcc4", "#8a3b00"]),
+                legend=alt.Legend(orient="bottom", columns=4)),
             tooltip=["t", "module", "state"],
         )
-        .properties(width=alt.Step(24), height=alt.Step(20))  # cell sizes; the chart grows with T and n
+        .properties(width="container", height=alt.Step(22))
     )
+    return legible(chart)
 
 
-def slot_attention_chart(alpha_1: np.ndarray, alpha_2: np.ndarray) -> alt.FacetChart:
-    """Input attention alpha_{m,s} (averaged over heads) per module over time, one panel per layer and slot.
+def slot_attention_chart(alpha: np.ndarray, layer: int, slot: int) -> alt.TopLevelMixin:
+    """Input attention alpha_{m,s} (averaged over heads) of one layer's modules on one slot, over time.
 
-    ``alpha_1`` is (T, n_1, 3) over [null, bottom-up, top-down]; ``alpha_2`` (T, n_2, 2) over [null, bottom-up].
+    Parameters
+    ----------
+    alpha : ndarray, shape (T, n, slots)
+        One layer's attention over [null, bottom-up(, top-down)] (``raster_alpha_1`` or ``raster_alpha_2``).
+    layer : int
+        1 (bottom) or 2 (top), for the title.
+    slot : int
+        0 null, 1 bottom-up, 2 top-down.
+
+    Returns
+    -------
+    altair.Chart
     """
-    rows = []
-    for layer, alpha in enumerate((np.asarray(alpha_1), np.asarray(alpha_2))):
-        T, n, slots = alpha.shape
-        rows += [{"panel": f"layer {layer + 1}: {SLOTS[s]}", "t": t, "module": f"m{m + 1}", "alpha": float(alpha[t, m, s])}
-                 for t in range(T) for m in range(n) for s in range(slots)]
-    df = pd.DataFrame(rows)
-    panels = list(dict.fromkeys(row["panel"] for row in rows))  # layer 1 null, bottom-up, top-down, then layer 2
-    return (
-        alt.Chart(df)
+    a = np.asarray(alpha, dtype=float)
+    if a.ndim != 3 or not 0 <= slot < a.shape[2]:
+        raise ValueError(f"alpha must be (T, n, slots) with slot {slot} < slots, got shape {a.shape}")
+    T, n, _ = a.shape
+    df = pd.DataFrame([{"t": t, "module": f"module {m + 1}", "alpha": float(a[t, m, slot])}
+                       for t in range(T) for m in range(n)])
+    chart = (
+        alt.Chart(df, title=f"Layer {layer}: attention on the {SLOTS[slot]} slot")
         .mark_rect()
         .encode(
-            x=alt.X("t:O", title="time step"),
-            y=alt.Y("module:N", title=None, axis=alt.Axis(labelOverlap=False)),
-            color=alt.Color("alpha:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title="attention"),
-            tooltip=["panel", "t", "module", alt.Tooltip("alpha:Q", format=".3f")],
+            x=alt.X("t:O", title="time step", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("module:N", title=None, sort=[f"module {m + 1}" for m in range(n)],
+                    axis=alt.Axis(labelOverlap=False)),
+            color=alt.Color("alpha:Q", scale=alt.Scale(domain=[0, 1], scheme="viridis"), title="attention",
+                            legend=alt.Legend(orient="bottom", gradientLength=160)),
+            tooltip=["t", "module", alt.Tooltip("alpha:Q", format=".3f")],
         )
-        .properties(width=190, height=130)
-        .facet(facet=alt.Facet("panel:N", title=None, sort=panels), columns=3)
-        .resolve_scale(y="independent")
+        .properties(width="container", height=alt.Step(22))
     )
+    return legible(chart)
 
 
-def slot_mass_chart(slot_mass: np.ndarray) -> alt.FacetChart:
-    """Mean input attention on each slot, per layer, over the digit's steps and over the distractor steps.
+def slot_mass_chart(slot_mass: np.ndarray, layer: int) -> alt.TopLevelMixin:
+    """Mean input attention on each slot of one layer, over the digit's steps and over the distractor steps.
 
-    ``slot_mass`` is (2 layers, 2 segments, 3 slots); the top layer has no top-down slot (its entry is 0, not drawn).
+    Parameters
+    ----------
+    slot_mass : ndarray, shape (2 layers, 2 segments, 3 slots)
+        The top layer has no top-down slot (its entry is 0 and is not drawn).
+    layer : int
+        1 (bottom) or 2 (top).
+
+    Returns
+    -------
+    altair.Chart
     """
     m = np.asarray(slot_mass, dtype=float)
-    rows = [{"layer": f"layer {layer + 1}", "steps": seg_name, "slot": SLOTS[s], "mass": m[layer, seg, s]}
-            for layer in range(m.shape[0]) for seg, seg_name in enumerate(("digit rows", "distractor rows"))
-            for s in range(m.shape[2]) if not (layer == m.shape[0] - 1 and s == 2)]
-    df = pd.DataFrame(rows)
-    return (
-        alt.Chart(df)
+    if m.shape != (N_LAYERS, 2, 3) or layer not in range(1, N_LAYERS + 1):
+        raise ValueError(f"slot_mass must be ({N_LAYERS}, 2, 3) and layer 1..{N_LAYERS}, got {m.shape}, {layer}")
+    slots = SLOTS if layer < N_LAYERS else SLOTS[:2]
+    df = pd.DataFrame([{"steps": seg_name, "slot": slots[s], "mass": m[layer - 1, seg, s]}
+                       for seg, seg_name in enumerate(("digit rows", "distractor rows")) for s in range(len(slots))])
+    chart = (
+        alt.Chart(df, title=f"Layer {layer}")
         .mark_bar()
         .encode(
-            x=alt.X("slot:N", title=None, sort=list(SLOTS)),
+            x=alt.X("slot:N", title="slot", sort=list(slots), axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("steps:N"),
             y=alt.Y("mass:Q", title="attention mass", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("steps:N", title=None, scale=color_scale(["digit rows", "distractor rows"])),
-            tooltip=["layer", "steps", "slot", alt.Tooltip("mass:Q", format=".3f")],
+            color=alt.Color("steps:N", title=None, scale=color_scale(["digit rows", "distractor rows"]),
+                            legend=alt.Legend(orient="bottom")),
+            tooltip=["steps", "slot", alt.Tooltip("mass:Q", format=".3f")],
         )
-        .properties(width=220, height=200)
-        .facet(column=alt.Column("layer:N", title=None))
+        .properties(width="container", height=240)
     )
+    return legible(chart)
 
 
-def dynamics_chart(records: Sequence[Any]) -> alt.FacetChart:
-    """Per layer over the epochs: switch rate of the active set and mean attention on each slot (clean test set)."""
-    labels = {}
-    for layer in (1, 2):
-        labels.update({f"switch_rate_{layer}": "switch rate", f"null_mass_{layer}": "null",
-                       f"bottom_up_mass_{layer}": "bottom-up", f"top_down_mass_{layer}": "top-down"})
-    metrics = [m for m in labels if not m.startswith("top_down_mass_2")]
-    df = per_evaluation(records, metrics)
-    df["layer"] = df["metric"].str[-1].map(lambda s: f"layer {s}")
-    df["quantity"] = df["metric"].map(labels)
-    names = ["switch rate", "null", "bottom-up", "top-down"]
-    return (
-        alt.Chart(df)
-        .mark_line(point=True)
+def dynamics_chart(records: Sequence[Any], layer: int) -> alt.TopLevelMixin:
+    """One layer over the epochs: switch rate of the active set and mean attention on each slot (clean test set).
+
+    Parameters
+    ----------
+    records : sequence of Record
+    layer : int
+        1 (bottom) or 2 (top; it has no top-down slot).
+
+    Returns
+    -------
+    altair.Chart
+    """
+    quantities = {"switch_rate": "switch rate", "null_mass": "null", "bottom_up_mass": "bottom-up",
+                  "top_down_mass": "top-down"}
+    if layer == N_LAYERS:
+        quantities.pop("top_down_mass")
+    names = {layer_metric(q, layer): label for q, label in quantities.items()}
+    df = per_evaluation(records, list(names))
+    df["quantity"] = df["metric"].map(names)
+    chart = (
+        alt.Chart(df, title=f"Layer {layer}")
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=40), strokeWidth=2)
         .encode(
             x=alt.X("step:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1)),
-            y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("quantity:N", title=None, scale=color_scale(names)),
-            tooltip=["step", "layer", "quantity", alt.Tooltip("value:Q", format=".3f")],
+            y=alt.Y("value:Q", title="fraction", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("quantity:N", title=None, scale=color_scale(list(quantities.values())),
+                            legend=alt.Legend(orient="bottom")),
+            tooltip=["step", "quantity", alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(width=260, height=200)
-        .facet(column=alt.Column("layer:N", title=None))
+        .properties(width="container", height=240)
     )
+    return legible(chart)
 
 
-def train_loss_chart(records: Sequence[Any], names: Sequence[str]) -> alt.Chart:
-    """Training cross-entropy of every model against the epoch (one point per record)."""
-    rows = [{"epoch": float(r.metrics["epoch"]), "model": MODEL_LABELS.get(n, n), "loss": float(r.metrics[f"{n}_train_loss"])}
-            for r in records for n in names]
-    return (
-        alt.Chart(pd.DataFrame(rows), title="Training loss")
-        .mark_line()
-        .encode(
-            x=alt.X("epoch:Q"),
-            y=alt.Y("loss:Q", title="cross-entropy", scale=alt.Scale(type="log")),
-            color=alt.Color("model:N", title=None, scale=color_scale(_labels(names))),
-            tooltip=["epoch", "model", alt.Tooltip("loss:Q", format=".4f")],
-        )
-        .properties(height=240)
-    )
+def sequence_chart(image: np.ndarray, *, title: str = "") -> alt.TopLevelMixin:
+    """One input sequence as the model reads it: a row of pixels per time step (top to bottom), intensity in [0, 1].
 
+    Parameters
+    ----------
+    image : ndarray, shape (T, W)
+        Rows after the first 8 (the digit) are distractors, drawn in orange.
+    title : str
 
-def sequence_chart(image: np.ndarray, *, title: str = "") -> alt.Chart:
-    """One input sequence as the model reads it: a row of pixels per time step (top to bottom), intensity in [0, 1];
-    rows after the first 8 (the digit) are distractors, drawn in orange."""
+    Returns
+    -------
+    altair.LayerChart
+    """
     img = np.asarray(image, dtype=float)
     if img.ndim != 2:
         raise ValueError(f"image must be (T, W), got shape {img.shape}")
@@ -245,4 +384,5 @@ def sequence_chart(image: np.ndarray, *, title: str = "") -> alt.Chart:
         color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], scheme="greys"), legend=None))
     noise = base.transform_filter("datum.part == 'distractor'").encode(
         color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], range=["#fdf0e6", "#8a3b00"]), legend=None))
-    return alt.layer(digit, noise).resolve_scale(color="independent").properties(width=120, height=14 * img.shape[0])
+    chart = alt.layer(digit, noise).resolve_scale(color="independent")
+    return legible(chart.properties(width="container", height=22 * img.shape[0]))

@@ -1,12 +1,13 @@
 """Bidirectional recurrent independent mechanisms: layers of small LSTMs that compete to read their inputs.
 
 Mittal, Lamb, Goyal, Voleti, Shanahan, Lajoie, Mozer, Bengio, "Learning to Combine Top-Down and Bottom-Up Signals
-in Recurrent Neural Networks with Attention over Modules", ICML 2020, arXiv:2006.16981. Card: ``08-brims.md``.
+in Recurrent Neural Networks with Attention over Modules", ICML 2020, arXiv:2006.16981. The project's account:
+``docs/papers/brims.md`` (§2 the equations as implemented, §3 the deviations, §5 the checks).
 
-Symbols of the card (section 2) and their code names:
+Symbols of ``docs/papers/brims.md §2.1`` and their code names:
 
 =====================  ==========================  ==========================================================
-card                   code                        shape / meaning
+symbol                 code                        shape / meaning
 =====================  ==========================  ==========================================================
 n_l, d_l, k_l          ``n_modules``, ``d_module``,  modules, units per module and active modules of a layer
                        ``k_active``
@@ -20,17 +21,20 @@ nu_m                   ``null``                    (B, n) null attention average
 M_m                    ``mask``                    (B, n) bool, exactly k True per row (the k smallest nu)
 =====================  ==========================  ==========================================================
 
-Choices where the card leaves room (all stated on the page too):
+Choices where the paper leaves room (``docs/papers/brims.md §3``; stated on the page too):
 
 * Top-down wiring follows the paper: every layer but the top one reads the layer above at t - 1. (The reference code
   feeds only layer 1, from the top layer; for two layers the two agree.)
 * Modules are one grouped LSTM: per-module weights applied with one batched product over modules, never a dense
-  LSTM whose off-block-diagonal weights are zeroed (card section 7). Gate order (i, f, g, o); one bias per gate.
+  LSTM whose off-block-diagonal weights are zeroed (``docs/papers/brims.md §2.4``). Gate order (i, f, g, o); one
+  bias per gate.
 * Communication keys and values come from the candidates of all modules, as in the reference code; the gradient into
   an inactive module's candidate is blocked (identity forward, zero gradient), so it only ever informs the others
   during the forward pass and its state is left exactly as it was.
-* Ties in the competition (every null score equal at t = 0 from the zero state) go to the lower module index
-  (``torch.topk`` on CPU); nothing downstream depends on which tied modules win.
+* Ties in the competition go to the lower module index: a stable sort of the null scores, the same on every device
+  (``docs/papers/brims.md §2.3``). Ties are common: from the zero state every null score is exactly 1/3 at t = 0, and
+  modules never yet active keep tying for a few steps. Which tied modules win changes the outputs, so the rule is
+  part of the model (the reference's ``torch.topk`` leaves it unspecified).
 """
 
 from __future__ import annotations
@@ -149,7 +153,7 @@ class LayerTrace:
 
 class BRIMsLayer(nn.Module):
     """One layer of recurrent independent mechanisms with input attention over slots, top-k competition and
-    communication (card section 2, steps 1-6).
+    communication (``docs/papers/brims.md §2.2``, steps 1-6).
 
     Parameters
     ----------
@@ -247,9 +251,25 @@ class BRIMsLayer(nn.Module):
         return read.transpose(1, 2).reshape(B, n, self.read_width), alpha
 
     def compete(self, alpha: Tensor) -> Tensor:
-        """Step 3: the k modules with the smallest null attention (averaged over heads) win; (B, n) bool."""
+        """Step 3: the k modules with the smallest null attention (averaged over heads) win.
+
+        Ties go to the lower module index: the winners are the first k of a stable ascending sort of the null
+        scores (``docs/papers/brims.md §2.3``). From the zero state every module ties at t = 0, so the first active
+        set is modules 0..k-1; ``torch.topk`` leaves the order of ties unspecified, and which tied modules win does
+        change the outputs.
+
+        Parameters
+        ----------
+        alpha : Tensor, shape (B, heads, n, slots)
+            Input attention; slot 0 is null.
+
+        Returns
+        -------
+        Tensor, shape (B, n), bool
+            Exactly ``k_active`` True per row.
+        """
         null = alpha[..., 0].mean(dim=1)  # (B, n)
-        winners = torch.topk(-null, self.k_active, dim=-1).indices
+        winners = torch.sort(null, dim=-1, stable=True).indices[..., : self.k_active]
         return torch.zeros_like(null, dtype=torch.bool).scatter_(-1, winners, True)
 
     def communication_attention(self, h: Tensor) -> tuple[Tensor, Tensor]:
@@ -282,7 +302,7 @@ class BRIMsLayer(nn.Module):
     def forward(
         self, slots: Sequence[Tensor], state: tuple[Tensor, Tensor]
     ) -> tuple[tuple[Tensor, Tensor], LayerTrace]:
-        """One step of the layer (card steps 1-6); inactive modules keep (h, c) bitwise."""
+        """One step of the layer (``docs/papers/brims.md §2.2``, steps 1-6); inactive modules keep (h, c) bitwise."""
         if len(slots) != len(self.slot_widths):
             raise ValueError(f"expected {len(self.slot_widths)} slot inputs, got {len(slots)}")
         h, c = state
@@ -325,7 +345,7 @@ class BRIMs(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> model = BRIMs(8, 10)  # the card's small preset: 6 x 8 units (k = 4) under 4 x 8 units (k = 2)
+    >>> model = BRIMs(8, 10)  # the small preset: 6 x 8 units (k = 4) under 4 x 8 units (k = 2)
     >>> model(torch.zeros(3, 8, 8)).shape
     torch.Size([3, 10])
     """
@@ -366,13 +386,13 @@ class BRIMs(nn.Module):
         widths = [n * d for n, d in zip(n_modules, d_module)]  # H^l width
         self.encoder = nn.Linear(d_input, d_embed)
         layers = []
-        for l in range(L):
-            slots = [d_embed if l == 0 else widths[l - 1]]
-            if self.top_down and l < L - 1:
-                slots.append(widths[l + 1])
+        for i in range(L):
+            slots = [d_embed if i == 0 else widths[i - 1]]
+            if self.top_down and i < L - 1:
+                slots.append(widths[i + 1])
             layers.append(BRIMsLayer(
-                n_modules[l], d_module[l], k_active[l], slots, input_heads=input_heads, d_key=d_key,
-                read_width=read_width[l], communication=communication, comm_heads=comm_heads,
+                n_modules[i], d_module[i], k_active[i], slots, input_heads=input_heads, d_key=d_key,
+                read_width=read_width[i], communication=communication, comm_heads=comm_heads,
                 comm_d_key=comm_d_key, comm_d_value=comm_d_value))
         self.layers = nn.ModuleList(layers)
         self.readout = nn.Linear(widths[-1], n_classes)
@@ -385,7 +405,9 @@ class BRIMs(nn.Module):
                                                                                     dtype=dtype))
                 for n, d in zip(self.n_modules, self.d_module)]
 
-    def step(self, x_t: Tensor, state: list[tuple[Tensor, Tensor]]) -> tuple[list[tuple[Tensor, Tensor]], list[LayerTrace]]:
+    def step(
+        self, x_t: Tensor, state: list[tuple[Tensor, Tensor]]
+    ) -> tuple[list[tuple[Tensor, Tensor]], list[LayerTrace]]:
         """One time step of every layer, bottom-up: x_t (B, d_input); ``state`` as :meth:`initial_state`.
 
         Layer l reads the updated layer below (this step) and the layer above from the previous step.
@@ -393,11 +415,11 @@ class BRIMs(nn.Module):
         B = x_t.shape[0]
         below = self.encoder(x_t)
         new_state, traces = [], []
-        for l, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.layers):
             slots = [below]
             if len(layer.slot_widths) == 2:
-                slots.append(state[l + 1][0].reshape(B, -1))  # H^{l+1}_{t-1}: the previous step's state
-            (h, c), trace = layer(slots, state[l])
+                slots.append(state[i + 1][0].reshape(B, -1))  # H^{l+1}_{t-1}: the previous step's state
+            (h, c), trace = layer(slots, state[i])
             new_state.append((h, c))
             traces.append(trace)
             below = h.reshape(B, -1)

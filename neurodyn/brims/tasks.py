@@ -1,4 +1,4 @@
-"""Row-by-row digits and the robustness probes of the BRIMs page (card 08, sections 3-4).
+"""Row-by-row digits and the robustness probes of the BRIMs page (``docs/papers/brims.md §4``).
 
 The data are scikit-learn's bundled 8x8 digits (1,797 images, no download), divided by 16 and read one row per
 time step: sequences of 8 steps with 8 features. The probes change the test sequences only (no retraining):
@@ -16,7 +16,7 @@ from torch import Tensor
 
 __all__ = ["DigitRows", "digit_rows", "with_distractors", "with_noise", "stretched", "N_TRAIN"]
 
-N_TRAIN = 1400  # card section 3: a fixed split of 1,400 train / 397 test images
+N_TRAIN = 1400  # docs/papers/brims.md §4: a fixed split of 1,400 train / 397 test images
 
 
 @dataclass(frozen=True)

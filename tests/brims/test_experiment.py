@@ -1,4 +1,5 @@
-"""The ``brims`` experiment: schedule, metrics and artifacts, and card 08 check 10 (learning, slow)."""
+"""The ``brims`` experiment: schedule, declared metrics and artifacts, the claims on a real run, and the learning
+check (docs/papers/brims.md §5 check 10, slow)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from neurodyn.brims.experiment import PROBE_ROWS, Config, build, model_names
+from neurodyn.brims import SPEC
+from neurodyn.brims.claims import accuracies_at_noise, accuracies_at_rows
+from neurodyn.brims.experiment import PROBE_ROWS, Config, build, declared_metrics, model_metric, model_names
 from neurodyn.core import registry
 from neurodyn.core.loop import run
+from neurodyn.core.spec import INCONCLUSIVE
 
 torch.set_num_threads(1)
 
@@ -29,7 +33,7 @@ def test_schedule_length_and_epoch_bookkeeping(short_run):
     assert [r.step for r in records] == list(range(1, len(records) + 1))
     assert records[-1].metrics["epoch"] == 2.0 and records[-1].metrics["eval_epoch"] == 2.0
     assert records[0].metrics["eval_epoch"] == 0.0  # the untrained models' evaluation
-    assert all(r.metrics.keys() == records[0].metrics.keys() for r in records)
+    assert all(r.metrics.keys() == {m.name for m in declared_metrics(cfg)} for r in records)
     assert exp.done and records[-1].metrics["done"] == 1.0
 
 
@@ -69,10 +73,31 @@ def test_probe_curves_start_at_the_clean_accuracy_and_match_the_per_epoch_metric
         assert art["probe_distractors"][i, k] == pytest.approx(metrics[f"{name}_distracted_acc"])
 
 
-def test_baselines_can_be_switched_off():
-    exp = build(Config(rims_baseline=False, lstm_baseline=False, epochs=1, device="cpu"))
+def test_baselines_can_be_switched_off_and_the_declared_metrics_follow():
+    cfg = Config(rims_baseline=False, lstm_baseline=False, epochs=1, device="cpu")
+    exp = build(cfg)
     rec = exp.step()
-    assert set(exp.models) == {"brims"} and "lstm_test_acc" not in rec.metrics
+    assert set(exp.models) == {"brims"} and model_metric("lstm", "test_acc") not in rec.metrics
+    assert set(rec.metrics) == {m.name for m in declared_metrics(cfg)}
+    assert registry.get("brims").metric(cfg, model_metric("brims", "train_loss")).unit == "nats"
+
+
+def test_claims_on_a_real_run_wait_for_training_then_measure_the_records(short_run):
+    cfg, _, records = short_run
+    for claim in SPEC.claims_for("brims"):
+        first = claim.evaluate(records[:1], cfg)  # only the untrained models' evaluation so far
+        assert first.verdict == INCONCLUSIVE and first.measured is None, claim.key
+    epoch, _, acc = accuracies_at_rows(records, cfg, 4)
+    last = records[-1].metrics
+    assert epoch == 2 and acc["brims"] == (last["brims_test_acc"], last["brims_distracted_acc"])
+    results = {c.key: c.evaluate(records, cfg) for c in SPEC.claims_for("brims")}
+    assert results["lstm_margin"].measured == pytest.approx(last["brims_distracted_acc"] - last["lstm_distracted_acc"])
+    assert results["top_down"].measured == pytest.approx(last["brims_distracted_acc"] - last["rims_distracted_acc"])
+    gap = (acc["brims"][1] - acc["lstm"][1]) - (acc["brims"][0] - acc["lstm"][0])
+    assert results["gap_grows"].measured == pytest.approx(gap)
+    sweep_epoch, noise = accuracies_at_noise(records, cfg, 0.4)
+    assert sweep_epoch == 2 and results["noise"].measured == pytest.approx(noise["brims"] - noise["lstm"])
+    assert all(r.verdict != INCONCLUSIVE for r in results.values())
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -86,7 +111,7 @@ def test_bad_config_raises_value_error_naming_the_field(kwargs, match):
 
 @pytest.mark.slow
 def test_check_10_learning_small_preset_three_seeds():
-    # card 08 check 10: medians over seeds 0-2 of the small preset (20 epochs)
+    # docs/papers/brims.md §5 check 10: medians over seeds 0-2 of the small preset (20 epochs)
     finals = []
     for seed in range(3):
         cfg = registry.make_config("brims", "small", device="cpu", seed=seed, artifact_every=20)
@@ -98,12 +123,11 @@ def test_check_10_learning_small_preset_three_seeds():
     assert med("brims_distracted_acc") >= med("rims_distracted_acc") - 0.05
 
 
-def test_raster_input_preview_is_what_the_run_measures_the_raster_on(short_run):
-    cfg, exp, records = short_run
-    from neurodyn.brims.experiment import raster_input
+def test_raster_is_measured_on_the_pages_preview_input(short_run):
+    from neurodyn.brims.page_support import raster_input
 
+    cfg, exp, records = short_run
     image, label = raster_input(cfg)
-    assert image.shape == (8 + cfg.probe_rows, 8)
     assert np.array_equal(image, exp.x_distracted[0].numpy())
     art = next(r.artifacts for r in records if "raster" in r.artifacts)
     assert label == art["raster_label"] and np.array_equal(image[:8], art["raster_digit"])

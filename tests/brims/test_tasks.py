@@ -1,4 +1,4 @@
-"""Row-by-row digits and the robustness probes (card 08, sections 3-4)."""
+"""Row-by-row digits and the robustness probes (docs/papers/brims.md §4)."""
 
 from __future__ import annotations
 

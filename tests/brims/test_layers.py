@@ -1,4 +1,5 @@
-"""Card 08 (BRIMs, arXiv:2006.16981) checks 1-9 on the mechanism. Check 10 (learning) belongs to the experiment."""
+"""Checks 1-9 of docs/papers/brims.md §5 on the mechanism, and the tie rule of §2.3. Check 10 (learning) belongs to
+the experiment."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _random_state(model: BRIMs, batch: int, seed: int) -> list[tuple[torch.Tenso
 
 
 def test_exactly_k_modules_are_active_per_sample_step_and_layer():
-    # check 1
+    # §5 check 1
     model = _model()
     x = torch.rand(16, 12, 8, generator=_gen(1))
     _, traces = model(x, return_traces=True)
@@ -38,7 +39,7 @@ def test_exactly_k_modules_are_active_per_sample_step_and_layer():
 
 
 def test_inactive_modules_keep_h_and_c_bitwise():
-    # check 2, from a random (non-zero) state so that the candidates differ from the old state everywhere
+    # §5 check 2, from a random (non-zero) state so that the candidates differ from the old state everywhere
     model = _model()
     state = _random_state(model, 8, seed=2)
     new, traces = model.step(torch.rand(8, 8, generator=_gen(3)), state)
@@ -50,7 +51,7 @@ def test_inactive_modules_keep_h_and_c_bitwise():
 
 
 def test_group_lstm_equals_separate_lstm_cells_and_a_zeroed_dense_cell():
-    # check 3: n LSTMCells with copied weights, and the reference-style dense cell with off-block weights zeroed
+    # §5 check 3: n LSTMCells with copied weights, and the reference-style dense cell with off-block weights zeroed
     n, d_in, d = 3, 5, 4
     torch.manual_seed(4)
     group = GroupLSTMCell(n, d_in, d)
@@ -92,7 +93,7 @@ def _one_layer_step(layer: BRIMsLayer, slots, h, c):
 
 
 def test_modules_are_independent_without_communication_and_inactive_ones_are_the_identity():
-    # check 4: d h_t[m] / d h_{t-1}[m'] = 0 for m != m'; an inactive module maps (h, c) to itself
+    # §5 check 4: d h_t[m] / d h_{t-1}[m'] = 0 for m != m'; an inactive module maps (h, c) to itself
     torch.manual_seed(6)
     layer = BRIMsLayer(5, 3, 2, [4], input_heads=2, d_key=4, communication=False).double()
     g = _gen(7)
@@ -119,7 +120,7 @@ def test_modules_are_independent_without_communication_and_inactive_ones_are_the
 
 
 def test_gradient_into_inactive_candidates_through_communication_is_zero():
-    # check 5: with the mask fixed, an inactive module's candidate gets exactly zero gradient
+    # §5 check 5: with the mask fixed, an inactive module's candidate gets exactly zero gradient
     torch.manual_seed(8)
     layer = BRIMsLayer(4, 6, 2, [5], comm_heads=2, comm_d_key=3, comm_d_value=3)
     g = _gen(9)
@@ -142,7 +143,7 @@ def test_gradient_into_inactive_candidates_through_communication_is_zero():
 
 @pytest.mark.parametrize("top_down,want", [(True, 1 / 3), (False, 1 / 2)])
 def test_null_slot_has_zero_key_and_uniform_attention_from_the_zero_state(top_down, want):
-    # check 6: null key/value are 0 -> null logit 0; at t = 0 every query is 0, so every slot gets the same weight
+    # §5 check 6: null key/value are 0 -> null logit 0; at t = 0 every query is 0, so every slot gets the same weight
     model = _model(top_down=top_down)
     _, traces = model(torch.rand(4, 3, 8, generator=_gen(10)), return_traces=True)
     alpha = traces[0][0].alpha  # layer 1 at t = 0: (B, n, slots)
@@ -157,7 +158,7 @@ def test_null_slot_has_zero_key_and_uniform_attention_from_the_zero_state(top_do
 
 
 def test_communication_equals_torch_multihead_attention_with_shared_weights():
-    # check 7: comm_heads * d_k = d_l, every module's Q/K/V equal, out_proj = I -> nn.MultiheadAttention over modules
+    # §5 check 7: comm_heads * d_k = d_l, every module's Q/K/V equal, out_proj = I -> nn.MultiheadAttention over modules
     n, d, heads = 5, 8, 2
     torch.manual_seed(12)
     layer = BRIMsLayer(n, d, 3, [4], comm_heads=heads, comm_d_key=d // heads, comm_d_value=d // heads)
@@ -174,7 +175,7 @@ def test_communication_equals_torch_multihead_attention_with_shared_weights():
 
 
 def test_states_and_logits_up_to_step_t_ignore_later_inputs():
-    # check 8: causality, exactly
+    # §5 check 8: causality, exactly
     model = _model()
     x = torch.rand(5, 9, 8, generator=_gen(14))
     t = 4
@@ -191,7 +192,7 @@ def test_states_and_logits_up_to_step_t_ignore_later_inputs():
 
 
 def test_top_down_ablation_drops_one_slot_and_exactly_its_projections():
-    # check 9
+    # §5 check 9
     brims, rims = _model(top_down=True), _model(top_down=False)
     assert brims.layers[0].slot_widths == (32, 32) and rims.layers[0].slot_widths == (32,)
     assert brims.layers[1].slot_widths == rims.layers[1].slot_widths == (48,)  # the top layer has no top-down
@@ -199,12 +200,12 @@ def test_top_down_ablation_drops_one_slot_and_exactly_its_projections():
     top_down_params = layer.slot_proj[1].weight.numel()  # WK and WV of the top-down slot
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(brims) - count(rims) == top_down_params == 32 * 4 * 32 + 32 * 16
-    # the card's small-preset sizes (about 47.8k and 43.2k parameters)
+    # the small-preset sizes (docs/papers/brims.md §4: about 47.9k and 43.3k parameters)
     assert count(brims) == 47_946 and count(rims) == 43_338
 
 
 def test_top_down_slot_reads_the_layer_above_from_the_previous_step():
-    # the card's pitfall: wiring the current step in would give the stack one step of lookahead
+    # docs/papers/brims.md §2.2: wiring the current step in would give the stack one step of lookahead
     model = _model()
     state = _random_state(model, 2, seed=16)
     x_t = torch.rand(2, 8, generator=_gen(17))
@@ -235,3 +236,42 @@ def test_bad_input_shape_raises_value_error():
         _model()(torch.zeros(2, 5, 7))
     with pytest.raises(ValueError, match="no time steps"):
         _model()(torch.zeros(2, 0, 8))
+
+
+def _alpha_from_null(null: torch.Tensor, heads: int = 2) -> torch.Tensor:
+    """Input attention (B, heads, n, 3) whose head-averaged null column is ``null`` (B, n)."""
+    rest = (1 - null) / 2
+    return torch.stack([null, rest, rest], dim=-1).unsqueeze(1).expand(-1, heads, -1, -1).contiguous()
+
+
+@pytest.mark.parametrize("n,k", [(6, 4), (8, 3), (12, 5), (4, 4)])
+def test_tied_null_scores_go_to_the_lowest_module_indices(n, k):
+    # docs/papers/brims.md §2.3: the tie rule is a stable ascending sort of the null scores
+    layer = BRIMsLayer(n, 4, k, [4], input_heads=2, d_key=4)
+    mask = layer.compete(_alpha_from_null(torch.full((5, n), 1 / 3)))
+    assert torch.equal(mask, torch.arange(n).expand(5, n) < k)
+
+
+def test_partial_ties_keep_the_strict_order_and_break_the_rest_by_index():
+    layer = BRIMsLayer(6, 4, 3, [4], input_heads=2, d_key=4)
+    null = torch.tensor([[0.2, 0.5, 0.5, 0.5, 0.1, 0.5],  # 0.1 and 0.2 win, then the lowest of the tied 0.5s
+                         [0.5, 0.5, 0.5, 0.4, 0.5, 0.5],
+                         [0.3, 0.3, 0.1, 0.9, 0.3, 0.0]])
+    mask = layer.compete(_alpha_from_null(null))
+    assert mask.tolist() == [[True, True, False, False, True, False],
+                             [True, True, False, True, False, False],
+                             [True, False, True, False, False, True]]
+
+
+def test_from_the_zero_state_the_first_active_set_is_the_first_k_modules_and_the_tie_rule_matters():
+    model = _model()
+    x = torch.rand(4, 6, 8, generator=_gen(18))
+    logits, traces = model(x, return_traces=True)
+    for layer, trace in zip(model.layers, traces[0]):  # t = 0: every null score is exactly 1/3 (or 1/2): all tie
+        assert torch.equal(trace.mask, torch.arange(layer.n_modules).expand(4, -1) < layer.k_active)
+    # the winners of a tie do change the outputs: give the tie to the highest indices instead
+    flipped = BRIMs(8, 10)
+    flipped.load_state_dict(model.state_dict())
+    for layer in flipped.layers:
+        layer.compete = lambda alpha, layer=layer: BRIMsLayer.compete(layer, alpha.flip(2)).flip(1)
+    assert not torch.allclose(flipped(x), logits, atol=1e-4)

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from neurodyn.brims import BRIMs, GroupLSTMCell  # noqa: E402
-from neurodyn.brims.experiment import LSTMClassifier  # noqa: E402
+from neurodyn.brims import BRIMs, GroupLSTMCell
+from neurodyn.brims.experiment import LSTMClassifier
 
 
 class DenseZeroedLSTMCell(nn.Module):

@@ -52,6 +52,9 @@ def test_page_shows_its_claims_before_a_run(page):
 @pytest.mark.parametrize("page", PAPERS)
 def test_page_starts_a_run_and_stop_keeps_the_partial_records(page):
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90).run()
+    if page == "template.py":  # its 60 steps take milliseconds: pause each so that the run is still going at Stop
+        next(w for w in [*at.number_input, *at.slider, *at.select_slider] if w.key == "nd.template.sleep").set_value(
+            0.2).run()
     start = [b for b in at.button if b.key and b.key.endswith(".start")]
     assert start, "the page has no Start button"
     start[0].click().run()

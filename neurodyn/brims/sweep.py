@@ -157,9 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(max(1, args.threads))
-    overrides = parse_assignments(args.set)
-    base = apply_overrides(PRESETS[args.preset], {**overrides, "device": "cpu"}) if overrides else apply_overrides(
-        PRESETS[args.preset], {"device": "cpu"})
+    base = apply_overrides(PRESETS[args.preset], {**parse_assignments(args.set), "device": "cpu"})
     runs = []
     for seed in args.seeds:
         cfg = apply_overrides(base, {"seed": seed})

@@ -117,7 +117,9 @@ def test_check_10_learning_small_preset_three_seeds():
         cfg = registry.make_config("brims", "small", device="cpu", seed=seed, artifact_every=20)
         records = list(run(build(cfg)))
         finals.append(records[-1].metrics)
-    med = lambda key: statistics.median(m[key] for m in finals)  # noqa: E731
+    def med(key: str) -> float:
+        return statistics.median(m[key] for m in finals)
+
     assert med("brims_test_acc") >= 0.80
     assert med("brims_distracted_acc") - med("lstm_distracted_acc") >= 0.15
     assert med("brims_distracted_acc") >= med("rims_distracted_acc") - 0.05

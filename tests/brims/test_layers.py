@@ -198,7 +198,9 @@ def test_top_down_ablation_drops_one_slot_and_exactly_its_projections():
     assert brims.layers[1].slot_widths == rims.layers[1].slot_widths == (48,)  # the top layer has no top-down
     layer = brims.layers[0]
     top_down_params = layer.slot_proj[1].weight.numel()  # WK and WV of the top-down slot
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    def count(m: torch.nn.Module) -> int:
+        return sum(p.numel() for p in m.parameters())
+
     assert count(brims) - count(rims) == top_down_params == 32 * 4 * 32 + 32 * 16
     # the small-preset sizes (docs/papers/brims.md §4: about 47.9k and 43.3k parameters)
     assert count(brims) == 47_946 and count(rims) == 43_338

@@ -57,10 +57,16 @@ def test_bomb_is_refused_on_the_page_while_another_session_keeps_training(browse
         _upload_tab(uploader, server, kind, label)
         before = _steps(trainer)
         t0 = time.monotonic()
-        # the .npz route has an optional nodes.csv uploader first; the file goes to the matrix's uploader, the last
-        uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(path))
+        # the .npz route has an optional nodes.csv uploader first; the file goes to the uploader with the label
+        box = uploader.locator('[data-testid="stFileUploader"]').filter(has_text=label)
+        box.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
         msg = uploader.get_by_text(re.compile(limit)).first
-        msg.wait_for(timeout=30_000)
+        try:
+            msg.wait_for(timeout=30_000)
+        except Exception:  # keep what the page showed, for the failure report
+            (ROOT / "test-output" / "failures").mkdir(parents=True, exist_ok=True)
+            uploader.screenshot(path=str(ROOT / "test-output" / "failures" / "hostile-upload.png"), full_page=True)
+            raise
         refused_s = time.monotonic() - t0
         trainer.wait_for_timeout(1500)
         assert _steps(trainer) > before, "the other session's run stopped moving during the upload"

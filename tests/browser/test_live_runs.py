@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from neurodyn.core import registry
+from neurodyn.core.config import fields_of, to_dict
 from neurodyn.ui.live import LIVE_CHART_CSS
 
 pytestmark = pytest.mark.browser
@@ -72,4 +73,10 @@ def test_live_run_stop_download_and_reload(page, server, shots, paper, tmp_path)
 
     page.reload()
     page.get_by_role("button", name=re.compile("^▶ Start")).first.wait_for(timeout=60_000)
-    assert page.get_by_role("spinbutton", name="seed").first.input_value() == "3"
+    assert "seed=3" in page.url
+    cfg = registry.make_config(paper.experiments[0].name, "small", seed=3)
+    seed_field = next(f for f in fields_of(cfg) if f.name == "seed")
+    if seed_field.applies is None or seed_field.applies(to_dict(cfg)):  # else hidden (LEAD's seed: bilinear only)
+        assert page.get_by_role("spinbutton", name="seed").first.input_value() == "3"
+    else:
+        assert page.get_by_role("spinbutton", name="seed").count() == 0

@@ -32,15 +32,18 @@ def draw_paths(records, config):
         st.warning(warning)
     _, clipped = figs.path_view(figs.path_frame(records, config))
     left, right = st.columns([3, 2])
-    left.altair_chart(figs.paths_chart(records, config), width="stretch")
-    right.altair_chart(figs.norm_chart(records, config, against="step", height=230), width="stretch")
-    right.altair_chart(figs.norm_chart(records, config, against="grad_evals", height=230), width="stretch")
+    n = len(records)
+    ui.chart(lambda: figs.paths_chart(records, config), key="lead.paths", version=n, container=left)
+    ui.chart(lambda: figs.norm_chart(records, config, against="step", height=230), key="lead.norm_step", version=n,
+             container=right)
+    ui.chart(lambda: figs.norm_chart(records, config, against="grad_evals", height=230), key="lead.norm_evals",
+             version=n, container=right)
     st.caption("How to read this: each line is one method from the same start. Paths that spiral inwards converge "
                "to the equilibrium at the origin; ‖w‖ on a log scale turns a linear rate into a straight line, whose "
                "slope per gradient-equivalent is the fair comparison (extragradient and LEAD cost about two)."
                + (f" Outside the frame: {', '.join(clipped)}." if clipped else ""))
     if config.game == "xy" and config.use_lead:
-        st.altair_chart(figs.lyapunov_chart(records), width="stretch")
+        ui.chart(lambda: figs.lyapunov_chart(records), key="lead.lyapunov", version=n)
         st.caption("LEAD's Lyapunov function V = 2‖w_k − w_{k−1}‖² + 7.7‖w_k‖² (constants of the authors' bilinear "
                    "demo, Lyapunov.py); the claim check above judges it at the demo's settings.")
 
@@ -104,11 +107,12 @@ with tab_c:
     def draw_gan(records, config):
         """Samples and per-seed curves of the GAN run, from its records and the config it started with."""
         left, right = st.columns(2)
-        left.altair_chart(figs.gan_samples_chart(records, "adam"), width="stretch")
-        right.altair_chart(figs.gan_samples_chart(records, "lead"), width="stretch")
+        n, snaps = len(records), sum(1 for r in records if r.artifacts)  # samples change at each snapshot only
+        ui.chart(lambda: figs.gan_samples_chart(records, "adam"), key="gan.adam", version=snaps, container=left)
+        ui.chart(lambda: figs.gan_samples_chart(records, "lead"), key="gan.lead", version=snaps, container=right)
         c1, c2 = st.columns(2)
-        c1.altair_chart(figs.gan_metric_chart(records, config, "modes"), width="stretch")
-        c2.altair_chart(figs.gan_metric_chart(records, config, "hq"), width="stretch")
+        ui.chart(lambda: figs.gan_metric_chart(records, config, "modes"), key="gan.modes", version=n, container=c1)
+        ui.chart(lambda: figs.gan_metric_chart(records, config, "hq"), key="gan.hq", version=n, container=c2)
         st.caption("How to read this: Adam (blue) and LEAD-Adam (orange) train the same generator and discriminator "
                    "from the same weights on the same batches; the scatters show seed 0. A mode is covered when at "
                    f"least 1% of the samples lie within {3 * config.hq_width:g} standard deviations of its centre, and "

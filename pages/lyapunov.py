@@ -26,7 +26,7 @@ def draw(records, config):
     left, right = st.columns(2)
     with left:
         ui.chart(lambda: figs.lambda_max_chart(records, unit=unit), key="lyapunov.lambda_max", version=snap)
-    right.altair_chart(figs.loss_chart(records), width="stretch")
+    ui.chart(lambda: figs.loss_chart(records), key="lyapunov.loss", version=len(records), container=right)
     summary = latest_summary(records, config)
     if summary is not None:
         st.markdown(summary)
@@ -55,9 +55,11 @@ with tab_sweep:
     def draw_sweep(records, config):
         unit = config.units
         left, right = st.columns(2)
-        left.altair_chart(figs.sweep_chart(records, unit=unit), width="stretch")
-        right.altair_chart(figs.sweep_spectra_chart(records, unit=unit), width="stretch")
-        st.altair_chart(figs.sweep_chart(records, unit=unit, x="lambda_mean"), width="stretch")
+        nets = sum(1 for r in records if "spectrum" in r.artifacts)  # the figures change when a network is measured
+        ui.chart(lambda: figs.sweep_chart(records, unit=unit), key="sweep.lambda_max", version=nets, container=left)
+        ui.chart(lambda: figs.sweep_spectra_chart(records, unit=unit), key="sweep.spectra", version=nets,
+                 container=right)
+        ui.chart(lambda: figs.sweep_chart(records, unit=unit, x="lambda_mean"), key="sweep.lambda_mean", version=nets)
         st.caption("How to read this: one point per trained network. A negative Spearman ρ means networks whose "
                    "largest exponent sits closer to 0 reached a lower validation loss. With a short training "
                    "budget, p also sets how fast a network learns, so ρ mixes both effects.")

@@ -6,8 +6,8 @@ list. The page's fragment reads that list a few times per second and sends a hea
 
 - **Stop within a second.** The worker checks the cancel flag between steps, and a step stays under 0.5 s
   (``check_experiment`` enforces it), so ``cancel()`` takes effect within one step. Records taken so far stay.
-- **Caps.** At most ``max_running`` jobs run at once in the process (default: one per two cores); the rest wait in
-  a FIFO queue whose position is visible. Each browser session has at most one queued or running job.
+- **Caps.** At most ``max_running`` jobs run at once in the process (default: one per two cores, at least two); the
+  rest wait in a FIFO queue whose position is visible. Each browser session has at most one queued or running job.
 - **Abandoned jobs end.** A job whose session sends no heartbeat for ``heartbeat_timeout`` seconds is cancelled,
   unless the session is still connected (a hidden tab whose timers the browser throttles keeps its run).
 - **Failures are readable.** An exception or a non-finite metric ends the job with a one-line message; the
@@ -170,14 +170,17 @@ def _done_message(job: Job) -> str:
 
 
 def default_max_running() -> int:
-    """One running job per two cores (at least one), unless ``NEURODYN_MAX_JOBS`` says otherwise."""
+    """One running job per two cores, at least two, unless ``NEURODYN_MAX_JOBS`` says otherwise.
+
+    Two at least, so that on a small shared instance a second user trains at once instead of waiting for the first
+    user's run to end (each job trains on one thread; ``benchmarks/dashboard.py --two-sessions`` times it)."""
     env = os.environ.get("NEURODYN_MAX_JOBS")
     if env:
         try:
             return max(1, int(env))
         except ValueError:
             log.warning("NEURODYN_MAX_JOBS=%r is not an integer; using the default", env)
-    return max(1, (os.cpu_count() or 2) // 2)
+    return max(2, (os.cpu_count() or 2) // 2)
 
 
 def _env_float(name: str, default: float) -> float:

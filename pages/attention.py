@@ -99,7 +99,7 @@ def _preview(config):
 
 def preview():
     p = _preview(cfg)
-    st.altair_chart(figs.task_chart(p["ground_truth"], cfg.n_search_gt, cfg.n_retrieval_gt), width="stretch")
+    ui.chart(lambda: figs.task_chart(p["ground_truth"], cfg.n_search_gt, cfg.n_retrieval_gt), key="attention.task")
     st.caption(PREVIEW_CAPTION.format(s_gt=cfg.n_search_gt, n=cfg.n_tokens, shade=HIGH_SHADE))
 
 

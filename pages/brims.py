@@ -94,7 +94,7 @@ def preview():
     image, label = _raster_input(cfg)
     left, right = st.columns([1, 2])
     with left:
-        st.altair_chart(figs.sequence_chart(image), width="stretch")
+        ui.chart(lambda: figs.sequence_chart(image), key="brims.sequence")
     right.caption(f"What the module-activation raster will be measured on: the first held-out digit (a {label}), "
                   f"one row per time step, followed by {cfg.probe_rows} rows of random pixels (orange). Every model "
                   "is tested on the same distractor draws. Press Start to train.")

@@ -50,7 +50,18 @@ def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     function's output once (``to_dict()`` with validation), the live views skip it.
     """
     with alt.data_transformers.disable_max_rows():
-        return chart.to_dict(validate=False)
+        spec = chart.to_dict(validate=False)
+    spec.setdefault("autosize", _autosize(spec))
+    return spec
+
+
+def _autosize(spec: dict[str, Any]) -> dict[str, str]:
+    """How the chart fits its column, set here because Streamlit's default (``fit`` for most specs) makes Vega warn
+    about heatmaps ("Dropping fit-y because spec has discrete height") and side-by-side views ("fit only works for
+    single views"): side-by-side and faceted views keep their own widths (``pad``); a single or layered view takes
+    the column's width and keeps its own height (``fit-x``)."""
+    composed = any(k in spec for k in ("hconcat", "concat", "vconcat", "facet", "repeat"))
+    return {"type": "pad" if composed else "fit-x", "contains": "padding"}
 
 
 def reset() -> None:

@@ -1,9 +1,10 @@
 """Live runs on a page: Start/Stop, status and progress, a redraw a few times per second, downloads.
 
-Training runs in a worker of :mod:`neurodyn.core.jobs`, never in the script body. The page's fragment reruns on a
-timer while the run is active: it sends the job's heartbeat, reads the records taken so far and hands them to the
-page's ``draw`` function. Stop sets the job's cancel flag from a button callback; the worker stops after the current
-step (under a second) and the records taken so far stay on screen and in the downloads.
+Training runs in a worker of :mod:`neurodyn.core.jobs`, never in the script body. Two fragments rerun on timers
+while the run is active: the status line (the job's heartbeat, progress and ETA) about twice a second, and the claim
+checks and figures (the records taken so far handed to the page's ``draw`` function) every two seconds. Stop sets the
+job's cancel flag from a button callback; the worker stops after the current step (under a second) and the records
+taken so far stay on screen and in the downloads.
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def live(
     *,
     key: str | None = None,
     every_s: float = 0.45,
+    figures_every_s: float = 2.0,
     charts: Callable[[Sequence[Record]], dict[str, Any]] | None = None,
     start_label: str = "Start",
     build: Callable[[Any], Any] | None = None,
@@ -166,8 +168,11 @@ def live(
     key : str, optional
         Distinguishes two live panels on one page; default ``name``.
     every_s : float, default 0.45
-        Redraw period while the run is active: a little over 2 Hz, so that the redraws' own time still leaves at
-        least two per second.
+        Redraw period of the status line (progress, ETA) while the run is active: a little over 2 Hz, so that the
+        redraws' own time still leaves at least two per second.
+    figures_every_s : float, default 2.0
+        Redraw period of the claim checks and figures while the run is active; they also redraw at once when the
+        run ends.
     charts : callable, optional
         ``charts(records, config) -> {label: altair chart}`` offered as SVG downloads once the run has ended.
     start_label : str
@@ -209,13 +214,29 @@ def live(
     if err:
         st.error(err)
 
+    # Two fragments on two clocks. The status line (heartbeat, progress, ETA) redraws every ``every_s``; the claim
+    # checks and figures every ``figures_every_s``. Redrawing the figures is what costs: the server builds the charts
+    # and the browser re-renders the whole fragment, about 0.8 of a core for one open tab of the attention page at
+    # 0.45 s, which the training worker on the same cores then lacks.
+    #
     # While another panel's run of this session is going, this panel's buttons are disabled: keep polling so that
     # they come back the moment that run ends, even when the other panel is not drawn (a closed tab, an upload that
     # is no longer on the page), whose own redraw would otherwise be the only thing that reruns the page.
     @st.fragment(run_every=every_s if active or busy_elsewhere else None)
-    def _view() -> None:
+    def _status_view() -> None:
         if busy_elsewhere and not active and not other.state.active:
             st.rerun()
+        j = current_job(key)
+        if j is None:
+            return
+        j.heartbeat()
+        _await_first_record(j)
+        _status(j)
+        if active and not j.state.active:  # the run just ended: one full rerun draws the final figures and buttons
+            st.rerun()
+
+    @st.fragment(run_every=figures_every_s if active else None)
+    def _figures_view() -> None:
         j = current_job(key)
         if j is None:
             claims_panel(claims, None, config, key=key)
@@ -223,9 +244,6 @@ def live(
                 with st.container(key=f"{key}-preview"):
                     preview()
             return
-        j.heartbeat()
-        _await_first_record(j)
-        _status(j)
         records = list(j.records)
         claims_panel(claims, records, j.config, key=key)
         if records:
@@ -233,13 +251,11 @@ def live(
                 draw(records, j.config)
             except Exception as exc:  # a drawing bug must not take the run down
                 st.error(f"Could not draw the figures: {type(exc).__name__}: {exc}")
-        if not j.state.active:
-            if active:  # the run just ended: one full rerun to switch the buttons and stop the timer
-                st.rerun()
-            if records:
-                st.caption("Downloads")
-                downloads(name, j.config, records, status=j.state.value, message=j.message, key=f"{key}.",
-                          charts=charts(records, j.config) if charts else None, seconds=j.elapsed)
+        if not j.state.active and records:
+            st.caption("Downloads")
+            downloads(name, j.config, records, status=j.state.value, message=j.message, key=f"{key}.",
+                      charts=charts(records, j.config) if charts else None, seconds=j.elapsed)
 
-    _view()
+    _status_view()
+    _figures_view()
     return job

@@ -57,13 +57,16 @@ def start_server(script: Path, max_jobs: int | None = 1) -> tuple[subprocess.Pop
 
     ``max_jobs`` sets ``NEURODYN_MAX_JOBS`` (None: the server's default cap)."""
     port = _port()
+    env = dict(os.environ)
+    env.pop("NEURODYN_MAX_JOBS", None)
+    if max_jobs is not None:
+        env["NEURODYN_MAX_JOBS"] = str(max_jobs)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={k: v for k, v in {**os.environ, "NEURODYN_MAX_JOBS": str(max_jobs)}.items()
-             if not (k == "NEURODYN_MAX_JOBS" and max_jobs is None)},
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     while time.perf_counter() - t0 < 120:

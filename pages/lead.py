@@ -50,7 +50,7 @@ def draw_paths(records, config):
 
 def preview_paths():
     left, _ = st.columns([3, 2])
-    left.altair_chart(figs.paths_chart([start_record(cfg)], cfg), width="stretch")
+    ui.chart(lambda: figs.paths_chart([start_record(cfg)], cfg), key="lead-preview", container=left)
     st.caption("The game before the run: f on the (x₁, y₁) plane, the common start of every method (dots) and "
                "the equilibrium (cross). Press Start to draw each method's path from there.")
 
@@ -68,19 +68,19 @@ def best_rows():
 
 def draw_spectral_tab():
     maps = spectral_maps(cfg)
-    st.altair_chart(figs.rho_heatmap(maps["eta"], maps["alpha"], maps["rho"], point=(cfg.lr, cfg.alpha),
-                                     title=f"LEAD's spectral radius ρ at β = {cfg.beta:g} on the {cfg.game} game"),
-                    width="stretch")
+    title = f"LEAD's spectral radius ρ at β = {cfg.beta:g} on the {cfg.game} game"
+    ui.chart(lambda: figs.rho_heatmap(maps["eta"], maps["alpha"], maps["rho"], point=(cfg.lr, cfg.alpha), title=title),
+             key="lead-rho-map")
     st.caption("How to read this: each cell is the spectral radius ρ of LEAD's linear update at (η, α), from the "
                "closed form per mode (docs/papers/lead.md §6). Blue cells converge (ρ < 1), orange ones diverge; "
                "the colours span the whole map, and black dots trace ρ = 1. The diamond is the sidebar's point; "
                "tab A measures the same rate from the simulation.")
-    st.altair_chart(figs.rho_lines(maps["etas"], maps["curves"]), width="stretch")
+    ui.chart(lambda: figs.rho_lines(maps["etas"], maps["curves"]), key="lead-rho-lines")
     st.caption("ρ against η for each method at the sidebar's β and α (heavy ball uses β), on a log axis that shows "
                "every curve in full. Below the dashed line (ρ = 1) the method converges.")
     with st.spinner("Grid search over every method's hyperparameters (about 5 s, once per server)..."):
         rows = best_rows()
-    st.altair_chart(figs.best_rho_chart(rows), width="stretch")
+    ui.chart(lambda: figs.best_rho_chart(rows), key="lead-best-rho")
     st.caption("Best ρ over a hyperparameter grid against the maximal adversarialness γ_max of a 7-mode quadratic "
                "game (the paper's quadratic-game figure, recomputed here with one game for all methods). GDA and "
                "heavy ball reach ρ ≥ 1 as γ_max → 1; LEAD stays lowest at high adversarialness. Extragradient is "

@@ -14,7 +14,7 @@ cfg = ui.controls("template")
 def draw(records, config):
     rho = contraction_rate(config)  # the run's settings, never the sidebar's: they may have changed since Start
     st.markdown(f"Closed-form rate of this run (η = {config.lr:g}): **ρ = {rho:.4f}** per step.")
-    st.altair_chart(figs.loss_chart(records, rho), width="stretch")
+    ui.chart(lambda: figs.loss_chart(records, rho), key="template-loss", version=len(records))
     st.caption("How to read this: on a log scale a linear rate is a straight line. The measured loss bends onto the "
                "dashed line once the slowest direction dominates.")
 

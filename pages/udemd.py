@@ -45,18 +45,19 @@ def draw_embedding(records, config, ringed=False):
     left, right = st.columns([3, 2])
     if xy is not None:
         marker = figs.last_artifact(records, "marker") if ringed else None
-        left.altair_chart(figs.embedding_chart(xy, labels, names=figs.last_artifact(records, "signal_names"),
-                                               ringed=marker, title=ps.layout_title(records),
-                                               paired=ps.has_areas(records),
-                                               axis="UMAP" if config.layout == "umap" else "spectral"),
-                          width="stretch")
-    right.altair_chart(figs.accuracy_chart(records, title=f"{config.knn_k}-NN accuracy (labels)"), width="stretch")
+        ui.chart(lambda: figs.embedding_chart(xy, labels, names=figs.last_artifact(records, "signal_names"),
+                                              ringed=marker, title=ps.layout_title(records),
+                                              paired=ps.has_areas(records),
+                                              axis="UMAP" if config.layout == "umap" else "spectral"),
+                 key="udemd-embedding", container=left)
+    ui.chart(lambda: figs.accuracy_chart(records, title=f"{config.knn_k}-NN accuracy (labels)"),
+             key="udemd-accuracy", container=right)
     if ps.has_areas(records):
-        right.altair_chart(figs.accuracy_chart(records, coarse=True, title=f"{config.knn_k}-NN accuracy (4 areas)"),
-                           width="stretch")
+        ui.chart(lambda: figs.accuracy_chart(records, coarse=True, title=f"{config.knn_k}-NN accuracy (4 areas)"),
+                 key="udemd-area-accuracy", container=right)
     norms, scales = figs.last_artifact(records, "block_norms"), figs.last_artifact(records, "scales")
     if norms is not None:
-        right.altair_chart(figs.block_norm_chart(scales, norms), width="stretch")
+        ui.chart(lambda: figs.block_norm_chart(scales, norms), key="udemd-block-norms", container=right)
 
 
 with tab_a:
@@ -88,11 +89,12 @@ with tab_c:
         ex = figs.last_artifact(records, "exact")
         if ex is not None:
             left, right = st.columns(2)
-            left.altair_chart(figs.exact_scatter(ex, figs.last_artifact(records, "approx"), label="balanced DEMD"),
-                              width="stretch")
-            right.altair_chart(figs.exact_scatter(figs.last_artifact(records, "exact_unbalanced"),
-                                                  figs.last_artifact(records, "approx_unbalanced"), label="UDEMD",
-                                                  exact_label="exact unbalanced EMD"), width="stretch")
+            ui.chart(lambda: figs.exact_scatter(ex, figs.last_artifact(records, "approx"), label="balanced DEMD"),
+                     key="udemd-exact-balanced", container=left)
+            ui.chart(lambda: figs.exact_scatter(figs.last_artifact(records, "exact_unbalanced"),
+                                                figs.last_artifact(records, "approx_unbalanced"), label="UDEMD",
+                                                exact_label="exact unbalanced EMD"),
+                     key="udemd-exact-unbalanced", container=right)
         st.caption("Exact: POT's network simplex on hop-distance costs, for the mass-normalised signals (left); for "
                    "the signals as they are, the dummy-node LP that creates or destroys mass at λ = the hop diameter "
                    "(right). Both on the same random pairs. The kNN check is weak here: a bump signal's label is only "
@@ -106,7 +108,7 @@ with tab_c:
         return xp.timing_vs_signals(xp.make_dataset(c), [25, 50, 100, 200], max_scale=c.max_scale or 10)
 
     if st.button("Time UDEMD against exact EMD"):
-        st.altair_chart(figs.timing_chart(timing(cfg_c)), width="stretch")
+        ui.chart(lambda: figs.timing_chart(timing(cfg_c)), key="udemd-timing")
         st.caption("Dashed: exact EMD timed on 20 pairs and scaled to m(m−1)/2 pairs. UDEMD is timed end to end.")
 
 with tab_d:

@@ -106,7 +106,7 @@ def value_score_chart(
             color=alt.Color("value:Q", scale=GREYS, legend=_legend("c / one-hot (black = 1)")),
             tooltip=["row", "token", alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(height=alt.Step(24), width="container")
+        .properties(height=24 * len(labels), width="container")  # a number, not alt.Step: see ui.charts
     )
 
 
@@ -331,4 +331,5 @@ def seed_chart(runs: Sequence[dict[str, Any]], *, seed: int | None = None,
         tooltip=["seed:N", "model:N", alt.Tooltip("L1:Q", format=".3f")])
     label = base.transform_filter("datum['this run'] && datum.model == 'MHA'").mark_text(
         align="left", dx=8, fontSize=FONT, color=INK).encode(text=alt.value("this run's seed"))
-    return alt.layer(lines, points, label).properties(title=_title(title), width="container", height=260)
+    layers = [lines, points] + ([label] if df["this run"].any() else [])  # an empty layer makes Vega warn
+    return alt.layer(*layers).properties(title=_title(title), width="container", height=260)

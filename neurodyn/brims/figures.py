@@ -246,7 +246,7 @@ def raster_chart(raster: np.ndarray, n_modules: Sequence[int], *, title: str = "
                 legend=alt.Legend(orient="bottom", columns=4)),
             tooltip=["t", "module", "state"],
         )
-        .properties(width="container", height=alt.Step(22))
+        .properties(width="container", height=22 * len(names))  # a number, not alt.Step: see ui.charts._autosize
     )
     return legible(chart)
 
@@ -284,7 +284,7 @@ def slot_attention_chart(alpha: np.ndarray, layer: int, slot: int) -> alt.TopLev
                             legend=alt.Legend(orient="bottom", gradientLength=160)),
             tooltip=["t", "module", alt.Tooltip("alpha:Q", format=".3f")],
         )
-        .properties(width="container", height=alt.Step(22))
+        .properties(width="container", height=22 * n)  # a number, not alt.Step: see ui.charts._autosize
     )
     return legible(chart)
 
@@ -384,5 +384,6 @@ def sequence_chart(image: np.ndarray, *, title: str = "") -> alt.TopLevelMixin:
         color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], scheme="greys"), legend=None))
     noise = base.transform_filter("datum.part == 'distractor'").encode(
         color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], range=["#fdf0e6", "#8a3b00"]), legend=None))
-    chart = alt.layer(digit, noise).resolve_scale(color="independent")
+    # the distractor layer only when there are distractor rows (an empty layer makes Vega warn "Infinite extent")
+    chart = alt.layer(digit, noise).resolve_scale(color="independent") if img.shape[0] > DIGIT_ROWS else digit
     return legible(chart.properties(width="container", height=22 * img.shape[0]))

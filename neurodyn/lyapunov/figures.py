@@ -166,8 +166,10 @@ def loss_chart(records: Sequence[Any], *, height: int = 240, max_points: int = 4
         color=alt.Color("series:N", title=None, scale=color_scale(["train", "validation"])),
         tooltip=["step:Q", "series:N", alt.Tooltip("loss:Q", format=".4f")],
     )
-    return (base.mark_line(opacity=0.8) + base.transform_filter("datum.series == 'validation'").mark_point(
-        filled=True, size=50)).properties(height=height)
+    chart = base.mark_line(opacity=0.8)
+    if (df["series"] == "validation").any():  # an empty layer makes Vega warn "Infinite extent"
+        chart = chart + base.transform_filter("datum.series == 'validation'").mark_point(filled=True, size=50)
+    return chart.properties(height=height)
 
 
 def convergence_chart(records: Sequence[Any], *, unit: str = "nats", checkpoint: int | None = None,

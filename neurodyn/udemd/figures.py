@@ -189,7 +189,11 @@ def accuracy_chart(records: Sequence[Any], *, coarse: bool = False, title: str =
     outside = base.transform_filter("datum.pending || !datum.inside").transform_calculate(
         at="datum.pending ? 0 : datum.accuracy").mark_text(align="left", dx=4, fontSize=FONT, color=INK).encode(
         x=alt.X("at:Q", scale=alt.Scale(domain=[0, 1]), title="kNN accuracy"), text="text:N")
-    return _legible(alt.layer(bars, inside, outside).properties(title=title, height=height, width="container"))
+    # only layers that have rows: an empty layer makes Vega warn "Infinite extent" in the browser
+    has = {"bars": (~df["pending"]).any(), "inside": (~df["pending"] & df["inside"]).any(),
+           "outside": (df["pending"] | ~df["inside"]).any()}
+    layers = [c for c, k in ((bars, "bars"), (inside, "inside"), (outside, "outside")) if has[k]]
+    return _legible(alt.layer(*layers).properties(title=title, height=height, width="container"))
 
 
 def exact_scatter(exact: np.ndarray, approx: np.ndarray, *, label: str = "UDEMD", exact_label: str = "exact EMD",

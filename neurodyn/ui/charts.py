@@ -51,6 +51,50 @@ def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     """
     with alt.data_transformers.disable_max_rows():
         spec = chart.to_dict(validate=False)
+    return _for_streamlit(spec)
+
+
+def _for_streamlit(spec: dict[str, Any]) -> dict[str, Any]:
+    """Give every data source a stable name in ``datasets`` and set the autosize (see :func:`_autosize`).
+
+    Streamlit sends named datasets with the spec, so the browser embeds the chart with its data. A top-level
+    ``data.values`` instead goes out separately and is inserted after the first embed: Vega then computes every scale
+    on empty data first and prints "Infinite extent for field ..." once per field (a warning for every chart of a
+    live view, on every redraw). Names are ``d0``, ``d1``, ... in order of first use instead of altair's content
+    hashes, so two redraws of a figure whose data changed but whose rows did not (a heatmap of new values) send the
+    same spec, and the browser updates the data of the chart it has instead of building a new one.
+    """
+    datasets: dict[str, Any] = dict(spec.get("datasets") or {})
+    out: dict[str, Any] = {}  # new name -> rows, in order of first use
+    names: dict[str, str] = {}  # altair's name -> new name
+
+    def named(rows: Any) -> str:
+        name = f"d{len(out)}"
+        out[name] = rows
+        return name
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        # rows are not walked: they hold no data references, and a long series would cost a copy of every row
+        new = {k: (v if k == "data" else walk(v)) for k, v in node.items() if k != "datasets"}
+        data = new.get("data")
+        if isinstance(data, dict):
+            rest = {k: v for k, v in data.items() if k not in ("values", "name")}
+            if isinstance(data.get("values"), list):
+                new["data"] = {"name": named(data["values"]), **rest}
+            elif isinstance(data.get("name"), str) and data["name"] in datasets:
+                old = data["name"]
+                if old not in names:
+                    names[old] = named(datasets[old])
+                new["data"] = {"name": names[old], **rest}
+        return new
+
+    spec = walk(spec)
+    if out:
+        spec["datasets"] = out
     spec.setdefault("autosize", _autosize(spec))
     return spec
 
@@ -59,7 +103,8 @@ def _autosize(spec: dict[str, Any]) -> dict[str, str]:
     """How the chart fits its column, set here because Streamlit's default (``fit`` for most specs) makes Vega warn
     about heatmaps ("Dropping fit-y because spec has discrete height") and side-by-side views ("fit only works for
     single views"): side-by-side and faceted views keep their own widths (``pad``); a single or layered view takes
-    the column's width and keeps its own height (``fit-x``)."""
+    the column's width and keeps its own height (``fit-x``). A single view must give its height as a number: with a
+    step height (``alt.Step``) Vega-Lite warns "Dropping fit-y" even under ``fit-x``."""
     composed = any(k in spec for k in ("hconcat", "concat", "vconcat", "facet", "repeat"))
     return {"type": "pad" if composed else "fit-x", "contains": "padding"}
 

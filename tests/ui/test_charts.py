@@ -28,7 +28,7 @@ def _app() -> None:
 
 
 def _spec(at: AppTest) -> tuple[dict, list[str]]:
-    """The versioned chart's spec and the names of its datasets (content hashes, sent beside the spec)."""
+    """The versioned chart's spec and the names of its datasets (sent beside the spec)."""
     charts = at.get("vega_lite_chart")
     assert len(charts) == 2
     proto = charts[0].proto
@@ -40,6 +40,7 @@ def test_versioned_chart_is_built_once_per_version_and_resent_unchanged():
     assert not at.exception
     assert at.session_state["builds"] == 2  # the versioned chart and the plain one
     first = _spec(at)
+    first_bytes = at.get("vega_lite_chart")[0].proto.datasets[0].data.data
     at.run()
     assert at.session_state["builds"] == 3  # only the plain chart was built again
     assert _spec(at) == first
@@ -47,7 +48,9 @@ def test_versioned_chart_is_built_once_per_version_and_resent_unchanged():
     at.run()
     assert at.session_state["builds"] == 5  # a new version rebuilds
     spec, names = _spec(at)
-    assert names != first[1] and spec["data"]["name"] == names[0]  # new data, referenced by the spec
+    # new data under the same name, so the spec is unchanged and the browser updates the chart's data in place
+    assert spec == first[0] and names == first[1] == ["d0"] and spec["data"]["name"] == "d0"
+    assert at.get("vega_lite_chart")[0].proto.datasets[0].data.data != first_bytes
 
 
 def test_starting_a_run_forgets_the_cached_specs():
@@ -57,3 +60,30 @@ def test_starting_a_run_forgets_the_cached_specs():
     at.session_state["reset"] = True
     at.run()
     assert at.session_state["builds"] == 5  # same version, but the cache was emptied: built again
+
+
+def _inline_app() -> None:
+    import altair as alt
+    import pandas as pd
+
+    from neurodyn import ui
+
+    rows = alt.Data(values=[{"x": 1, "y": 2}, {"x": 2, "y": 3}])  # how the figure modules pass their data
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule().encode(y="y:Q")
+    ui.chart(lambda: alt.Chart(rows).mark_line().encode(x="x:Q", y="y:Q") + zero, key="layered")
+    ui.chart(lambda: alt.Chart(rows).mark_point().encode(x="x:Q", y="y:Q"), key="single")
+
+
+def test_every_data_source_goes_out_as_a_named_dataset():
+    """A top-level ``data.values`` would go out beside the spec and be inserted after the first embed: Vega computes
+    the scales on no rows first and warns "Infinite extent for field". Named datasets are embedded with the spec."""
+    at = AppTest.from_function(_inline_app).run()
+    assert not at.exception
+    layered, single = (c.proto for c in at.get("vega_lite_chart"))
+    for proto in (layered, single):
+        assert not proto.data.data  # nothing inserted after the embed
+    assert [d.name for d in layered.datasets] == ["d0", "d1"]
+    spec = json.loads(layered.spec)
+    used = {layer["data"]["name"] for layer in spec["layer"] if "data" in layer} | {spec.get("data", {}).get("name")}
+    assert {"d0", "d1"} <= used
+    assert [d.name for d in single.datasets] == ["d0"] and json.loads(single.spec)["data"] == {"name": "d0"}

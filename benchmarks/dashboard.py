@@ -244,6 +244,11 @@ ALL_PANELS = (
 BACKGROUND = ("brims", None, "▶ Start")
 
 
+def _progress_text(page) -> str:
+    loc = page.locator('[data-testid="stProgress"]:visible')
+    return loc.first.inner_text() if loc.count() else ""
+
+
 def _done_or_stopped(page) -> bool:
     loc = page.locator('[data-testid="stProgress"]:visible')
     return loc.count() > 0 and loc.first.inner_text().startswith(("Done", "Stopped", "Failed"))
@@ -286,7 +291,14 @@ def measure_two_sessions(browser, url: str, panel: tuple[str, str | None, str], 
         if time.perf_counter() - t0 > timeout_s:
             raise RuntimeError(f"{name}: not done after {timeout_s:.0f} s with a second session training")
         if _done_or_stopped(other):  # keep the other user training for the whole measurement
-            other.get_by_role("button", name=blabel, exact=True).first.click(timeout=10_000)
+            # Start comes back after the ended run's final full redraw, which takes a while on a loaded machine
+            try:
+                other.get_by_role("button", name=blabel, exact=True).first.click(timeout=120_000)
+            except PlaywrightTimeout:
+                shot = Path(tempfile.gettempdir()) / "neurodyn-two-sessions-other.png"
+                other.screenshot(path=str(shot), full_page=True)
+                raise RuntimeError(f"{name}: the other session's Start stayed disabled for 120 s after its run "
+                                   f"ended ({_progress_text(other)!r}); its page is in {shot}") from None
             restarts += 1
         me.wait_for_timeout(250)
     seconds = time.perf_counter() - t0

@@ -250,8 +250,7 @@ def _progress_text(page) -> str:
 
 
 def _done_or_stopped(page) -> bool:
-    loc = page.locator('[data-testid="stProgress"]:visible')
-    return loc.count() > 0 and loc.first.inner_text().startswith(("Done", "Stopped", "Failed"))
+    return _progress_text(page).startswith(("Done", "Stopped", "Failed"))
 
 
 def measure_two_sessions(browser, url: str, panel: tuple[str, str | None, str], timeout_s: float = 300.0) -> dict:

@@ -189,10 +189,9 @@ def accuracy_chart(records: Sequence[Any], *, coarse: bool = False, title: str =
     outside = base.transform_filter("datum.pending || !datum.inside").transform_calculate(
         at="datum.pending ? 0 : datum.accuracy").mark_text(align="left", dx=4, fontSize=FONT, color=INK).encode(
         x=alt.X("at:Q", scale=alt.Scale(domain=[0, 1]), title="kNN accuracy"), text="text:N")
-    # only layers that have rows: an empty layer makes Vega warn "Infinite extent" in the browser
-    has = {"bars": (~df["pending"]).any(), "inside": (~df["pending"] & df["inside"]).any(),
-           "outside": (df["pending"] | ~df["inside"]).any()}
-    layers = [c for c, k in ((bars, "bars"), (inside, "inside"), (outside, "outside")) if has[k]]
+    # only layers that have rows (each mask is its layer's filter): an empty layer makes Vega warn "Infinite extent"
+    rows = ((bars, ~df["pending"]), (inside, ~df["pending"] & df["inside"]), (outside, df["pending"] | ~df["inside"]))
+    layers = [layer for layer, mask in rows if mask.any()]
     return _legible(alt.layer(*layers).properties(title=title, height=height, width="container"))
 
 

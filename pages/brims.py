@@ -38,51 +38,68 @@ def draw(records, config):
     if latest is None:
         return
     step, art = latest
-    t_raster, t_probe, t_slots = st.tabs(["Module activations", "Robustness curves", "Attention over slots"])
-    with t_raster:
-        st.caption(f"Epoch {int(art['raster_epoch'])}: the first test digit (label {int(art['raster_label'])}, "
-                   f"BRIMs predicts {int(art['raster_prediction'])}) followed by {int(art['probe_rows_shown'])} "
-                   "distractor rows.")
-        ui.chart(lambda: figs.raster_chart(art["raster"], (config.n_modules_1, config.n_modules_2)),
-                 key="brims.raster", version=step)
-        st.caption(f"How to read this: black cells are the modules that update at that step, exactly "
-                   f"{config.k_active_1} of layer 1 and {config.k_active_2} of layer 2 in every column; orange "
-                   "columns are distractor rows. A working model switches which modules are active between phases "
-                   "of the sequence rather than keeping one fixed set.")
-        for layer, alpha in ((1, art["raster_alpha_1"]), (2, art["raster_alpha_2"])):
-            cols = st.columns(3)
-            for slot, col in zip(range(alpha.shape[-1]), cols):
-                with col:
-                    ui.chart(lambda a=alpha, lay=layer, s=slot: figs.slot_attention_chart(a, lay, s),
-                             key=f"brims.alpha.{layer}.{slot}", version=step)
-    with t_probe:
-        probes = figs.latest_artifacts(records, PROBES[0])
-        if probes is None:
-            st.info("The probe curves appear after the first sweep (every "
-                    f"{config.artifact_every} epochs and at the end).")
-        else:
-            p_step, p_art = probes
-            for probe, col in zip(PROBES, st.columns(3)):
-                with col:
-                    ui.chart(lambda p=probe: figs.probe_chart(p_art, names, p), key=f"brims.{probe}",
-                             version=p_step)
-            st.caption(f"Epoch {int(p_art['probe_epoch'])}, this run (seed {config.seed}). Every probe changes the "
-                       "397 test digits only (no retraining), with the same random draws for every model: "
-                       "distractor rows after the digit, Gaussian pixel noise clipped to [0, 1], rows repeated to "
-                       "stretch time.")
-    with t_slots:
-        for layer, col in zip((1, 2), st.columns(2)):
+    # Only the open tab is built and sent (switching tabs reruns this view): the hidden tabs' eleven charts would
+    # otherwise be rebuilt by the server and re-rendered by the browser at every snapshot while nobody looks at them.
+    t_raster, t_probe, t_slots = st.tabs(["Module activations", "Robustness curves", "Attention over slots"],
+                                         key="brims.figures_tab", on_change="rerun")
+    for tab, view in ((t_raster, _draw_raster), (t_probe, _draw_probes), (t_slots, _draw_slots)):
+        if tab.open:
+            with tab:
+                view(records, config, names, step, art)
+
+
+def _draw_raster(records, config, names, step, art):
+    """Tab "Module activations": which modules update at each step of one test digit, and their input attention."""
+    st.caption(f"Epoch {int(art['raster_epoch'])}: the first test digit (label {int(art['raster_label'])}, "
+               f"BRIMs predicts {int(art['raster_prediction'])}) followed by {int(art['probe_rows_shown'])} "
+               "distractor rows.")
+    ui.chart(lambda: figs.raster_chart(art["raster"], (config.n_modules_1, config.n_modules_2)),
+             key="brims.raster", version=step)
+    st.caption(f"How to read this: black cells are the modules that update at that step, exactly "
+               f"{config.k_active_1} of layer 1 and {config.k_active_2} of layer 2 in every column; orange "
+               "columns are distractor rows. A working model switches which modules are active between phases "
+               "of the sequence rather than keeping one fixed set.")
+    for layer, alpha in ((1, art["raster_alpha_1"]), (2, art["raster_alpha_2"])):
+        cols = st.columns(3)
+        for slot, col in zip(range(alpha.shape[-1]), cols):
             with col:
-                ui.chart(lambda lay=layer: figs.slot_mass_chart(art["slot_mass"], lay), key=f"brims.mass.{layer}",
-                         version=step)
-        st.caption("How to read this: how much input attention the modules of each layer give each slot, over the "
-                   "digit's rows and over the distractor rows (test set).")
-        for layer, col in zip((1, 2), st.columns(2)):
+                ui.chart(lambda a=alpha, lay=layer, s=slot: figs.slot_attention_chart(a, lay, s),
+                         key=f"brims.alpha.{layer}.{slot}", version=step)
+
+
+def _draw_probes(records, config, names, step, art):
+    """Tab "Robustness curves": accuracy under distractor rows, pixel noise and time stretch, per model."""
+    probes = figs.latest_artifacts(records, PROBES[0])
+    if probes is None:
+        st.info("The probe curves appear after the first sweep (every "
+                f"{config.artifact_every} epochs and at the end).")
+    else:
+        p_step, p_art = probes
+        for probe, col in zip(PROBES, st.columns(3)):
             with col:
-                ui.chart(lambda lay=layer: figs.dynamics_chart(records, lay), key=f"brims.dynamics.{layer}",
-                         version=evals)
-        st.caption("Per epoch on clean digits: the switch rate is the fraction of steps at which a layer's active "
-                   f"set changes. {support.switch_rate_text(records)}")
+                ui.chart(lambda p=probe: figs.probe_chart(p_art, names, p), key=f"brims.{probe}",
+                         version=p_step)
+        st.caption(f"Epoch {int(p_art['probe_epoch'])}, this run (seed {config.seed}). Every probe changes the "
+                   "397 test digits only (no retraining), with the same random draws for every model: "
+                   "distractor rows after the digit, Gaussian pixel noise clipped to [0, 1], rows repeated to "
+                   "stretch time.")
+
+
+def _draw_slots(records, config, names, step, art):
+    """Tab "Attention over slots": input attention per slot and layer, and the switching dynamics per epoch."""
+    evals = int(records[-1].metrics["eval_epoch"])
+    for layer, col in zip((1, 2), st.columns(2)):
+        with col:
+            ui.chart(lambda lay=layer: figs.slot_mass_chart(art["slot_mass"], lay), key=f"brims.mass.{layer}",
+                     version=step)
+    st.caption("How to read this: how much input attention the modules of each layer give each slot, over the "
+               "digit's rows and over the distractor rows (test set).")
+    for layer, col in zip((1, 2), st.columns(2)):
+        with col:
+            ui.chart(lambda lay=layer: figs.dynamics_chart(records, lay), key=f"brims.dynamics.{layer}",
+                     version=evals)
+    st.caption("Per epoch on clean digits: the switch rate is the fraction of steps at which a layer's active "
+               f"set changes. {support.switch_rate_text(records)}")
 
 
 @st.cache_data(show_spinner=False)

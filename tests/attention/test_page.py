@@ -37,3 +37,35 @@ def test_model_size_table_shows_the_sizes_of_the_configured_models():
     row = table[table["model"] == "Comp(S=2, R=2)"].iloc[0]
     assert row["attention parameters"] == next(r for r in parameter_table(Config()) if r["model"] == "Comp(S=2, R=2)")[
         "attention parameters"]
+
+
+def _finish(at: AppTest, key: str, timeout_s: float = 120) -> None:
+    """Start the page's run, wait for it to end (sending the heartbeats its redraws would send) and redraw."""
+    at.button(key=f"{key}.start").click().run()
+    job = at.session_state[f"nd.job.{key}"]
+    deadline = time.monotonic() + timeout_s
+    while job.state.active and time.monotonic() < deadline:
+        job.heartbeat()
+        time.sleep(0.1)
+    assert job.state.value == "done", (job.state, job.message)
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_only_the_open_figure_tab_is_built_and_sent():
+    """A hidden tab's charts cost the server and the browser on every redraw; before the fix all six were sent."""
+    at = AppTest.from_file(str(PAGE), default_timeout=90).run()
+    at.session_state["nd.attention.n_steps"] = 20  # four records: a snapshot at the first and at the last
+    at.run()
+    _finish(at, "attention")
+    assert len(at.get("vega_lite_chart")) == 3  # the open tab: value scores, confusion, search maps
+    assert any("Search maps A_i" in c.value for c in at.caption)
+    at.session_state["attention.figures_tab"] = "MHA heads"
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.get("vega_lite_chart")) == 1  # the MHA head maps
+    assert not any("Search maps A_i" in c.value for c in at.caption)
+    at.session_state["attention.figures_tab"] = "Loss and specialisation"
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.get("vega_lite_chart")) == 2  # losses and specialisation (no seed study for 20 steps)

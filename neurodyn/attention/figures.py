@@ -321,15 +321,17 @@ def seed_chart(runs: Sequence[dict[str, Any]], *, seed: int | None = None,
     df = pd.DataFrame([{"seed": int(r["seed"]), "model": model, "L1": float(r[key]),
                         "this run": int(r["seed"]) == seed}
                        for r in runs for model, key in (("Comp", "comp"), ("MHA", "mha"))])
-    base = alt.Chart(df).encode(
-        x=alt.X("model:N", sort=["Comp", "MHA"], axis=_axis(None, labelAngle=0)),
-        y=alt.Y("L1:Q", scale=alt.Scale(zero=True), axis=_axis("held-out L1, final evaluations")))
+    position = {"x": alt.X("model:N", sort=["Comp", "MHA"], axis=_axis(None, labelAngle=0)),
+                "y": alt.Y("L1:Q", scale=alt.Scale(zero=True), axis=_axis("held-out L1, final evaluations"))}
+    base = alt.Chart(df).encode(**position)
     lines = base.mark_line(color="#888888").encode(
         detail="seed:N", strokeWidth=alt.condition("datum['this run']", alt.value(3), alt.value(1)))
     points = base.mark_point(filled=True, size=70).encode(
         color=alt.Color("model:N", scale=MODEL_COLORS, legend=None),
         tooltip=["seed:N", "model:N", alt.Tooltip("L1:Q", format=".3f")])
-    label = base.transform_filter("datum['this run'] && datum.model == 'MHA'").mark_text(
-        align="left", dx=8, fontSize=FONT, color=INK).encode(text=alt.value("this run's seed"))
-    layers = [lines, points] + ([label] if df["this run"].any() else [])  # an empty layer makes Vega warn
+    layers = [lines, points]
+    labelled = df[df["this run"] & (df["model"] == "MHA")]
+    if not labelled.empty:  # the label layer holds its own rows; a layer with none would make Vega warn
+        layers.append(alt.Chart(labelled).encode(**position).mark_text(
+            align="left", dx=8, fontSize=FONT, color=INK).encode(text=alt.value("this run's seed")))
     return alt.layer(*layers).properties(title=_title(title), width="container", height=260)

@@ -378,12 +378,16 @@ def sequence_chart(image: np.ndarray, *, title: str = "") -> alt.TopLevelMixin:
         raise ValueError(f"image must be (T, W), got shape {img.shape}")
     df = pd.DataFrame([{"t": t, "pixel": w, "value": img[t, w], "part": "digit" if t < DIGIT_ROWS else "distractor"}
                        for t in range(img.shape[0]) for w in range(img.shape[1])])
-    base = alt.Chart(df, title=title).mark_rect().encode(
-        x=alt.X("pixel:O", axis=None), y=alt.Y("t:O", title="time step (row)"), tooltip=["t", "pixel", "value"])
-    digit = base.transform_filter("datum.part == 'digit'").encode(
+    def rows(part: str) -> alt.Chart:  # each layer holds its own rows
+        return alt.Chart(df[df["part"] == part], title=title).mark_rect().encode(
+            x=alt.X("pixel:O", axis=None), y=alt.Y("t:O", title="time step (row)"), tooltip=["t", "pixel", "value"])
+
+    digit = rows("digit").encode(
         color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], scheme="greys"), legend=None))
-    noise = base.transform_filter("datum.part == 'distractor'").encode(
-        color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], range=["#fdf0e6", "#8a3b00"]), legend=None))
     # the distractor layer only when there are distractor rows (an empty layer makes Vega warn "Infinite extent")
-    chart = alt.layer(digit, noise).resolve_scale(color="independent") if img.shape[0] > DIGIT_ROWS else digit
+    chart = digit
+    if img.shape[0] > DIGIT_ROWS:
+        noise = rows("distractor").encode(
+            color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], range=["#fdf0e6", "#8a3b00"]), legend=None))
+        chart = alt.layer(digit, noise).resolve_scale(color="independent")
     return legible(chart.properties(width="container", height=22 * img.shape[0]))

@@ -160,15 +160,14 @@ def loss_chart(records: Sequence[Any], *, height: int = 240, max_points: int = 4
     title = "Cross-entropy (nats per character)"
     if df.empty:
         return _empty(title)
-    base = alt.Chart(_data(df), title=title).encode(
-        x=alt.X("step:Q", title="training step"),
-        y=alt.Y("loss:Q", title="loss", scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, scale=color_scale(["train", "validation"])),
-        tooltip=["step:Q", "series:N", alt.Tooltip("loss:Q", format=".4f")],
-    )
-    chart = base.mark_line(opacity=0.8)
-    if (df["series"] == "validation").any():  # an empty layer makes Vega warn "Infinite extent"
-        chart = chart + base.transform_filter("datum.series == 'validation'").mark_point(filled=True, size=50)
+    encoding = {"x": alt.X("step:Q", title="training step"),
+                "y": alt.Y("loss:Q", title="loss", scale=alt.Scale(zero=False)),
+                "color": alt.Color("series:N", title=None, scale=color_scale(["train", "validation"])),
+                "tooltip": ["step:Q", "series:N", alt.Tooltip("loss:Q", format=".4f")]}
+    chart = alt.Chart(_data(df), title=title).encode(**encoding).mark_line(opacity=0.8)
+    validation = df[df["series"] == "validation"]
+    if not validation.empty:  # the points hold their own rows; a layer with none would make Vega warn
+        chart = chart + alt.Chart(_data(validation)).encode(**encoding).mark_point(filled=True, size=50)
     return chart.properties(height=height)
 
 

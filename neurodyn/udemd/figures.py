@@ -134,19 +134,18 @@ def embedding_chart(
     groups = sorted(df["group"].unique())
     colors = categorical_colors(min(len(groups), len(TABLEAU20)), paired=paired)
     scale = alt.Scale(domain=groups, range=colors + [colors[-1]] * (len(groups) - len(colors)))
-    base = alt.Chart(_data(df)).encode(
-        x=alt.X("x:Q", title=f"{axis} 1", axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("y:Q", title=f"{axis} 2", axis=alt.Axis(labels=False, ticks=False)),
-        tooltip=["name:N", "group:N"],
-    )
+    position = {"x": alt.X("x:Q", title=f"{axis} 1", axis=alt.Axis(labels=False, ticks=False)),
+                "y": alt.Y("y:Q", title=f"{axis} 2", axis=alt.Axis(labels=False, ticks=False)),
+                "tooltip": ["name:N", "group:N"]}
     legend = alt.Legend(orient="bottom", columns=2, symbolSize=120, title=None)
-    pts = base.mark_circle(size=40, opacity=0.85).encode(color=alt.Color("group:N", scale=scale, legend=legend))
+    pts = alt.Chart(_data(df)).encode(**position).mark_circle(size=40, opacity=0.85).encode(
+        color=alt.Color("group:N", scale=scale, legend=legend))
     chart: Any = pts
-    if df["ringed"].any():
-        rings = base.transform_filter("datum.ringed").mark_point(size=150, filled=False, strokeWidth=2,
-                                                                 color=INK).encode(tooltip=["name:N", "group:N"])
-        labels_ = base.transform_filter("datum.ringed").mark_text(dx=8, dy=-8, fontSize=FONT - 1, align="left",
-                                                                  color=INK).encode(text="name:N")
+    ringed = df[df["ringed"]]
+    if not ringed.empty:  # rings and names hold their own rows; a layer with none would make Vega warn
+        marked = alt.Chart(_data(ringed)).encode(**position)
+        rings = marked.mark_point(size=150, filled=False, strokeWidth=2, color=INK)
+        labels_ = marked.mark_text(dx=8, dy=-8, fontSize=FONT - 1, align="left", color=INK).encode(text="name:N")
         chart = alt.layer(pts, rings, labels_)
     return _legible(chart.properties(title=title, height=height, width="container"))
 
@@ -177,21 +176,24 @@ def accuracy_chart(records: Sequence[Any], *, coarse: bool = False, title: str =
                      "pending": pending, "inside": not pending and acc >= 0.2})
     df = pd.DataFrame(rows)
     order = [METHOD_LABELS[k] for k in METHODS]
-    base = alt.Chart(_data(df)).encode(
-        y=alt.Y("method:N", sort=order, title=None),
-        tooltip=["method:N", alt.Tooltip("text:N", title="accuracy")],
-    )
+    def rows(mask: pd.Series) -> alt.Chart:  # each layer holds its own rows
+        return alt.Chart(_data(df[mask])).encode(y=alt.Y("method:N", sort=order, title=None),
+                                                 tooltip=["method:N", alt.Tooltip("text:N", title="accuracy")])
+
     x = alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="kNN accuracy")
-    bars = base.transform_filter("!datum.pending").mark_bar().encode(
-        x=x, color=alt.Color("method:N", scale=alt.Scale(domain=order, range=PALETTE[: len(order)]), legend=None))
-    inside = base.transform_filter("!datum.pending && datum.inside").mark_text(
-        align="right", dx=-4, fontSize=FONT, fontWeight="bold", color=INK).encode(x=x, text="text:N")
-    outside = base.transform_filter("datum.pending || !datum.inside").transform_calculate(
-        at="datum.pending ? 0 : datum.accuracy").mark_text(align="left", dx=4, fontSize=FONT, color=INK).encode(
-        x=alt.X("at:Q", scale=alt.Scale(domain=[0, 1]), title="kNN accuracy"), text="text:N")
-    # only layers that have rows (each mask is its layer's filter): an empty layer makes Vega warn "Infinite extent"
-    rows = ((bars, ~df["pending"]), (inside, ~df["pending"] & df["inside"]), (outside, df["pending"] | ~df["inside"]))
-    layers = [layer for layer, mask in rows if mask.any()]
+    drawn, inside = ~df["pending"], ~df["pending"] & df["inside"]
+    layers = []  # only layers that have rows: a layer with none makes Vega warn "Infinite extent"
+    if drawn.any():
+        layers.append(rows(drawn).mark_bar().encode(
+            x=x, color=alt.Color("method:N", scale=alt.Scale(domain=order, range=PALETTE[: len(order)]),
+                                 legend=None)))
+    if inside.any():  # the value inside its bar
+        layers.append(rows(inside).mark_text(align="right", dx=-4, fontSize=FONT, fontWeight="bold", color=INK)
+                      .encode(x=x, text="text:N"))
+    if (~inside).any():  # "pending" at 0, or a short bar's value after its end
+        layers.append(rows(~inside).transform_calculate(at="datum.pending ? 0 : datum.accuracy").mark_text(
+            align="left", dx=4, fontSize=FONT, color=INK).encode(
+            x=alt.X("at:Q", scale=alt.Scale(domain=[0, 1]), title="kNN accuracy"), text="text:N"))
     return _legible(alt.layer(*layers).properties(title=title, height=height, width="container"))
 
 

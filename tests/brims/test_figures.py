@@ -113,8 +113,12 @@ def test_slot_mass_draws_no_top_down_bar_for_the_top_layer():
 def test_sequence_chart_colours_digit_and_distractor_rows_apart():
     image = np.zeros((11, 8))
     spec = figs.sequence_chart(image).to_dict()
-    rows = next(iter(spec["datasets"].values()))
-    assert {r["part"] for r in rows if r["t"] < 8} == {"digit"}
-    assert {r["part"] for r in rows if r["t"] >= 8} == {"distractor"}
+    digit, noise = (spec["datasets"][layer["data"]["name"]] for layer in spec["layer"])  # each layer its own rows
+    assert {r["t"] for r in digit} == set(range(8)) and {r["part"] for r in digit} == {"digit"}
+    assert {r["t"] for r in noise} == {8, 9, 10} and {r["part"] for r in noise} == {"distractor"}
+    assert len(digit) + len(noise) == image.size
+    assert spec["layer"][1]["encoding"]["color"]["scale"]["range"] == ["#fdf0e6", "#8a3b00"]  # orange distractors
+    only_digit = figs.sequence_chart(np.zeros((8, 8))).to_dict()
+    assert "layer" not in only_digit and len(only_digit["datasets"][only_digit["data"]["name"]]) == 64
     with pytest.raises(ValueError, match=r"image must be \(T, W\)"):
         figs.sequence_chart(np.zeros(8))

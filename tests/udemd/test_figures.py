@@ -55,15 +55,16 @@ def test_charts_build_from_arrays_and_records():
 def test_accuracy_bars_show_pending_methods_as_pending_not_as_zero():
     rec = Record(3, _metrics(3, acc_udemd=0.89, acc_balanced=0.63))  # L1 and cosine are placeholders (0.0)
     spec = figs.accuracy_chart([rec]).to_dict()
-    rows = {r["method"]: r for r in spec["data"]["values"]}
-    assert rows["L1 on signals"]["pending"] and rows["cosine"]["text"] == "pending"
-    assert rows["UDEMD"]["text"] == "0.89" and not rows["UDEMD"]["pending"]
-    bars = spec["layer"][0]
-    assert bars["mark"]["type"] == "bar" and "!datum.pending" in str(bars["transform"])  # no bar for pending
+    layers = {layer["mark"]["type"] + ("" if layer["mark"]["type"] == "bar" else f":{layer['mark']['align']}"):
+              {r["method"]: r for r in layer["data"]["values"]} for layer in spec["layer"]}  # each layer its rows
+    assert set(layers["bar"]) == {"UDEMD", "balanced DEMD"}  # no bar for a pending method
+    assert layers["text:right"]["UDEMD"]["text"] == "0.89"  # the value inside its bar
+    outside = layers["text:left"]
+    assert outside["L1 on signals"]["pending"] and outside["cosine"]["text"] == "pending"
     done = figs.accuracy_chart([Record(4, _metrics(4, acc_udemd=0.9, acc_balanced=0.6, acc_l1=0.0,
                                                    acc_cosine=0.5))]).to_dict()
-    assert {r["method"]: r["text"] for r in done["data"]["values"]}["L1 on signals"] == "0.00"  # a real zero
-
+    bars = {r["method"]: r["text"] for r in done["layer"][0]["data"]["values"]}
+    assert done["layer"][0]["mark"]["type"] == "bar" and bars["L1 on signals"] == "0.00"  # a real zero is a bar
 
 def test_embedding_colours_stay_distinct_for_ten_cell_types_and_pair_by_area():
     labels = [f"type {i}" for i in range(10)] * 3

@@ -288,7 +288,11 @@ def measure_two_sessions(browser, url: str, panel: tuple[str, str | None, str], 
     done = me.locator('[data-testid="stProgress"]:visible', has_text="Done:").first
     while not done.count():
         if time.perf_counter() - t0 > timeout_s:
-            raise RuntimeError(f"{name}: not done after {timeout_s:.0f} s with a second session training")
+            shot = Path(tempfile.gettempdir()) / "neurodyn-two-sessions-measured.png"
+            me.screenshot(path=str(shot), full_page=True)
+            raise RuntimeError(f"{name}: not done after {timeout_s:.0f} s with a second session training (its "
+                               f"status: {_progress_text(me)!r}; the other's: {_progress_text(other)!r}); its page "
+                               f"is in {shot}")
         if _done_or_stopped(other):  # keep the other user training for the whole measurement
             # Start comes back after the ended run's final full redraw, which takes a while on a loaded machine
             try:

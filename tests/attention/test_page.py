@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from apptest_runs import run_to_end
 from streamlit.testing.v1 import AppTest
 
 from neurodyn.attention.experiment import Config
@@ -39,25 +40,15 @@ def test_model_size_table_shows_the_sizes_of_the_configured_models():
         "attention parameters"]
 
 
-def _finish(at: AppTest, key: str, timeout_s: float = 120) -> None:
-    """Start the page's run, wait for it to end (sending the heartbeats its redraws would send) and redraw."""
-    at.button(key=f"{key}.start").click().run()
-    job = at.session_state[f"nd.job.{key}"]
-    deadline = time.monotonic() + timeout_s
-    while job.state.active and time.monotonic() < deadline:
-        job.heartbeat()
-        time.sleep(0.1)
-    assert job.state.value == "done", (job.state, job.message)
-    at.run()
-    assert not at.exception, at.exception
-
-
 def test_only_the_open_figure_tab_is_built_and_sent():
     """A hidden tab's charts cost the server and the browser on every redraw; before the fix all six were sent."""
     at = AppTest.from_file(str(PAGE), default_timeout=90).run()
     at.session_state["nd.attention.n_steps"] = 20  # four records: a snapshot at the first and at the last
     at.run()
-    _finish(at, "attention")
+    job = run_to_end(at, "attention")
+    assert job.state.value == "done", (job.state, job.message)
+    at.run()
+    assert not at.exception, at.exception
     assert len(at.get("vega_lite_chart")) == 3  # the open tab: value scores, confusion, search maps
     assert any("Search maps A_i" in c.value for c in at.caption)
     at.session_state["attention.figures_tab"] = "MHA heads"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
+from apptest_runs import run_to_end
 from streamlit.testing.v1 import AppTest
 
 from neurodyn.brims.experiment import Config
@@ -35,12 +35,7 @@ def test_only_the_open_figure_tab_is_built_and_sent():
     for knob, value in {"epochs": 1, "lstm_baseline": False, "rims_baseline": False}.items():
         at.session_state[f"nd.brims.{knob}"] = value
     at.run()
-    at.button(key="brims.start").click().run()
-    job = at.session_state["nd.job.brims"]
-    deadline = time.monotonic() + 120
-    while job.state.active and time.monotonic() < deadline:  # the page's redraws would send these heartbeats
-        job.heartbeat()
-        time.sleep(0.1)
+    job = run_to_end(at, "brims")
     assert job.state.value == "done", (job.state, job.message)
     # the default tab: the raster and the slot attention of layer 1 (null, bottom-up, top-down) and layer 2 (no
     # top-down slot at the top)

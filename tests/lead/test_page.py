@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
+from apptest_runs import run_to_end
 from streamlit.testing.v1 import AppTest
 
 PAGE = Path(__file__).resolve().parents[2] / "pages" / "lead.py"
@@ -18,12 +18,7 @@ def test_moving_a_slider_after_a_run_keeps_its_claims_and_figures():
     """Before the fix, moving η after a run made the live check compare the old run's rate with the new ρ."""
     at = AppTest.from_file(str(PAGE), default_timeout=90).run()
     assert not at.exception, at.exception
-    at.button(key="lead.start").click().run()
-    job = at.session_state["nd.job.lead"]
-    deadline = time.monotonic() + 120
-    while job.state.active and time.monotonic() < deadline:  # the page's redraws would send these heartbeats
-        job.heartbeat()
-        time.sleep(0.2)
+    job = run_to_end(at, "lead")
     assert job.state.value == "done", (job.state, job.message)
     at.run()
     assert not at.exception, at.exception

@@ -38,7 +38,7 @@ def draw(records, config):
     if latest is None:
         return
     step, art = latest
-    # Only the open tab is built and sent (switching tabs reruns this view): the hidden tabs' eleven charts would
+    # Only the open tab is built and sent (switching tabs reruns this view): the hidden tabs' seven to ten charts would
     # otherwise be rebuilt by the server and re-rendered by the browser at every snapshot while nobody looks at them.
     t_raster, t_probe, t_slots = st.tabs(["Module activations", "Robustness curves", "Attention over slots"],
                                          key="brims.figures_tab", on_change="rerun")

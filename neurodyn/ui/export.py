@@ -38,18 +38,20 @@ def downloads(
     """
     recs = list(records)
     stem = f"neurodyn-{name}-seed{getattr(config, 'seed', 0)}"
-    cols = st.columns(2 + len(charts or {}))
-    cols[0].download_button(
+    # one wrapping row of buttons as wide as their labels: equal columns cut long labels ("Run record (J...")
+    row = st.container(horizontal=True)
+    row.download_button(
         "Metrics (CSV)", data=lambda: records_csv(recs), file_name=f"{stem}.csv", mime="text/csv",
-        key=f"{key}dl-csv", on_click="ignore", icon="📄",
+        key=f"{key}dl-csv", on_click="ignore", icon="📄", width="content",
     )
-    cols[1].download_button(
+    row.download_button(
         "Run record (JSON)",
         data=lambda: run_json(name, config, recs, status=status, message=message, seconds=seconds),
         file_name=f"{stem}.json", mime="application/json", key=f"{key}dl-json", on_click="ignore", icon="🧾",
+        width="content",
     )
-    for col, (label, chart) in zip(cols[2:], (charts or {}).items()):
-        col.download_button(
+    for label, chart in (charts or {}).items():
+        row.download_button(
             f"{label} (SVG)", data=functools.partial(chart_bytes, chart, "svg"), file_name=f"{stem}-{label}.svg",
-            mime="image/svg+xml", key=f"{key}dl-{label}", on_click="ignore", icon="🖼️",
+            mime="image/svg+xml", key=f"{key}dl-{label}", on_click="ignore", icon="🖼️", width="content",
         )

@@ -172,8 +172,10 @@ def shots() -> Path:
 #: Visible text elements whose text is cut (ellipsis or hidden overflow): buttons, widget labels, tabs, metrics.
 OVERFLOW_JS = """
 () => {
-  const sel = 'button, [data-testid="stWidgetLabel"], [data-testid="stWidgetLabel"] *, [data-baseweb="tab"], ' +
-              '[data-baseweb="tab"] *, [data-testid="stMetricLabel"] *, [data-testid="stExpander"] summary *';
+  // a button's label sits in elements of its own, which are the ones that clip with an ellipsis
+  const sel = 'button, button *, [data-testid="stWidgetLabel"], [data-testid="stWidgetLabel"] *, ' +
+              '[data-baseweb="tab"], [data-baseweb="tab"] *, [data-testid="stMetricLabel"] *, ' +
+              '[data-testid="stExpander"] summary *';
   const out = [];
   for (const el of document.querySelectorAll(sel)) {
     if (!el.offsetParent || !el.innerText || !el.innerText.trim()) continue;

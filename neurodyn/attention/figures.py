@@ -311,7 +311,7 @@ def seed_chart(runs: Sequence[dict[str, Any]], *, seed: int | None = None,
     runs : sequence of dict
         ``page_support.seed_runs(config)["runs"]``: each with ``seed``, ``comp`` and ``mha``.
     seed : int, optional
-        The current run's seed: its line is drawn thicker and labelled.
+        The current run's seed: its line is drawn thicker and labelled "this run".
     title : str
 
     Returns
@@ -321,7 +321,9 @@ def seed_chart(runs: Sequence[dict[str, Any]], *, seed: int | None = None,
     df = pd.DataFrame([{"seed": int(r["seed"]), "model": model, "L1": float(r[key]),
                         "this run": int(r["seed"]) == seed}
                        for r in runs for model, key in (("Comp", "comp"), ("MHA", "mha"))])
-    position = {"x": alt.X("model:N", sort=["Comp", "MHA"], axis=_axis(None, labelAngle=0)),
+    # outer padding leaves room right of the MHA points for the label, which a narrow column would otherwise cut
+    position = {"x": alt.X("model:N", sort=["Comp", "MHA"], axis=_axis(None, labelAngle=0),
+                           scale=alt.Scale(padding=0.8)),
                 "y": alt.Y("L1:Q", scale=alt.Scale(zero=True), axis=_axis("held-out L1, final evaluations"))}
     base = alt.Chart(df).encode(**position)
     lines = base.mark_line(color="#888888").encode(
@@ -333,5 +335,5 @@ def seed_chart(runs: Sequence[dict[str, Any]], *, seed: int | None = None,
     labelled = df[df["this run"] & (df["model"] == "MHA")]
     if not labelled.empty:  # the label layer holds its own rows; a layer with none would make Vega warn
         layers.append(alt.Chart(labelled).encode(**position).mark_text(
-            align="left", dx=8, fontSize=FONT, color=INK).encode(text=alt.value("this run's seed")))
+            align="left", dx=8, fontSize=FONT, color=INK).encode(text=alt.value("this run")))
     return alt.layer(*layers).properties(title=_title(title), width="container", height=260)

@@ -7,16 +7,16 @@ distractor rows appended after the digit, Gaussian pixel noise, and rows repeate
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
+from neurodyn.data import N_DIGITS_TRAIN, digits
+
 __all__ = ["DigitRows", "digit_rows", "with_distractors", "with_noise", "stretched", "N_TRAIN"]
 
-N_TRAIN = 1400  # docs/papers/brims.md §4: a fixed split of 1,400 train / 397 test images
+N_TRAIN = N_DIGITS_TRAIN  # docs/papers/brims.md §4: a fixed split of 1,400 train / 397 test images
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,8 @@ class DigitRows:
     y_test: Tensor
 
 
-@functools.lru_cache(maxsize=4)
 def _load(split_seed: int) -> DigitRows:
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = torch.as_tensor(digits.images / 16.0, dtype=torch.float32)  # (1797, 8, 8): rows are time steps
-    labels = torch.as_tensor(digits.target, dtype=torch.int64)
-    order = torch.as_tensor(np.random.default_rng(split_seed).permutation(len(labels)))
-    train, test = order[:N_TRAIN], order[N_TRAIN:]
-    return DigitRows(images[train], labels[train], images[test], labels[test])
+    return DigitRows(*digits(split_seed))  # (n, 8, 8): rows are time steps
 
 
 def digit_rows(split_seed: int = 0) -> DigitRows:

@@ -16,9 +16,6 @@ st.markdown(
 
 # Papers whose package is not written yet: (title, arXiv id, claim). Each moves to its own package's SPEC when built.
 PLANNED = (
-    ("Advantages of biologically-inspired adaptive neural activation in RNNs", "2006.12253",
-     "Learning each unit's activation shape, with adaptation, helps recurrent networks learn and stay robust to "
-     "input changes."),
     ("Gradient Starvation: A Learning Proclivity in Neural Networks", "2011.09468",
      "Cross-entropy training lets a few dominant features starve the others of gradient; spectral decoupling "
      "counters it."),

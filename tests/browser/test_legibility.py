@@ -28,6 +28,9 @@ PANELS = {
     "udemd": ("preset=small", [(None, "▶ Start"), ("B · PBMC genes", "▶ Start PBMC"),
                                ("C · Accuracy and speed vs exact EMD", "▶ Start")]),
     "brims": ("preset=small&epochs=2&artifact_every=1", [(None, "▶ Start")]),
+    "activations": ("preset=small&epochs=2&grid.preset=small&grid.epochs=1&shift.preset=small&shift.epochs=1"
+                    "&shift.adapt_epochs=1", [(None, "▶ Start"), ("B · Landscape and trajectories", "▶ Start grid"),
+                                              ("C · Input shift", "▶ Start shift")]),
 }
 
 #: Visible Vega charts narrower than the block that holds them (beyond a few pixels of padding).

@@ -237,6 +237,11 @@ ALL_PANELS = (
     ("udemd", "B · PBMC genes", "▶ Start PBMC"),
     ("udemd", "C · Accuracy and speed vs exact EMD", "▶ Start"),
     ("brims", None, "▶ Start"),
+    ("activations", None, "▶ Start"),
+    ("activations", "B · Landscape and trajectories", "▶ Start grid"),
+    ("activations", "C · Input shift", "▶ Start shift"),
+    ("starvation", None, "▶ Start"),
+    ("starvation", "B · Linear toy", "▶ Start toy"),
 )
 
 #: The other user's run in the two-session column: BRIMs' ``small`` preset, the longest torch training, restarted

@@ -16,9 +16,6 @@ st.markdown(
 
 # Papers whose package is not written yet: (title, arXiv id, claim). Each moves to its own package's SPEC when built.
 PLANNED = (
-    ("Gradient Starvation: A Learning Proclivity in Neural Networks", "2011.09468",
-     "Cross-entropy training lets a few dominant features starve the others of gradient; spectral decoupling "
-     "counters it."),
     ("Implicit Regularization via Neural Feature Alignment", "2008.00938",
      "During training the tangent features align with the target, a form of implicit regularisation that the "
      "tangent kernel's alignment measures."),

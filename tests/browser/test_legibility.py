@@ -31,6 +31,8 @@ PANELS = {
     "activations": ("preset=small&epochs=2&grid.preset=small&grid.epochs=1&shift.preset=small&shift.epochs=1"
                     "&shift.adapt_epochs=1", [(None, "▶ Start"), ("B · Landscape and trajectories", "▶ Start grid"),
                                               ("C · Input shift", "▶ Start shift")]),
+    "starvation": ("preset=small&epochs=200&artifact_every=100&n_seeds=2", [(None, "▶ Start"),
+                                                                            ("B · Linear toy", "▶ Start toy")]),
 }
 
 #: Visible Vega charts narrower than the block that holds them (beyond a few pixels of padding).

@@ -128,7 +128,9 @@ def margin_chart(records: Sequence[Record], config: Config, *, height: int = 280
     bars = alt.Chart(df).mark_bar(opacity=0.55, binSpacing=0).encode(
         x=alt.X("margin:Q", title="training margin y·ŷ", bin=alt.Bin(extent=[min(-1.0, df["margin"].min()), hi],
                                                                       maxbins=60)),
-        y=alt.Y("count():Q", title="points", stack=None), color=_reg_color())
+        y=alt.Y("count():Q", title="points", stack=None),
+        color=alt.Color("regulariser:N", title=None, scale=color_scale(_REG_DOMAIN),
+                        legend=alt.Legend(orient="bottom", symbolType="square", symbolOpacity=0.8)))
     mark = pd.DataFrame({"margin": [u], "label": [f"u* = {u:.2f}"]})
     rule = alt.Chart(mark).mark_rule(strokeDash=[5, 3], color="black", strokeWidth=2).encode(x="margin:Q")
     text = alt.Chart(mark).mark_text(align="left", dx=5, y=8, baseline="top").encode(x="margin:Q", text="label:N")

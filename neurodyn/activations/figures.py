@@ -40,7 +40,7 @@ from neurodyn.activations.experiment import (
 )
 from neurodyn.activations.gamma import MODES, NAMED_MEMBERS, gamma, gamma_derivatives, max_slope
 from neurodyn.core.loop import Record
-from neurodyn.viz.theme import PALETTE, color_scale
+from neurodyn.viz.theme import PALETTE, color_scale, fixed_width, legible
 
 __all__ = ["FONT_PX", "MODE_COLORS", "X_RANGE", "legible", "fixed_width", "family_chart", "slope_chart",
            "accuracy_chart", "loss_chart", "cloud_chart", "lyapunov_chart", "landscape_chart", "trajectories_chart",
@@ -69,39 +69,6 @@ _MEMBER_LABEL_AT = {
     "(1 + tanh x)/2": (1.6, "left", 2, -14),
     "step (n → ∞)": (-0.05, "right", -4, 12),
 }
-
-
-def legible(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """``chart`` with axis, legend and header text of ``FONT_PX`` pixels and a title two pixels larger.
-
-    Parameters
-    ----------
-    chart : altair top-level chart
-
-    Returns
-    -------
-    altair top-level chart
-    """
-    return (chart.configure_axis(labelFontSize=FONT_PX, titleFontSize=FONT_PX)
-            .configure_legend(labelFontSize=FONT_PX, titleFontSize=FONT_PX, labelLimit=0)
-            .configure_header(labelFontSize=FONT_PX, titleFontSize=FONT_PX)
-            .configure_title(fontSize=FONT_PX + 2))
-
-
-def fixed_width(chart: alt.TopLevelMixin, width: int = 640) -> alt.TopLevelMixin:
-    """A copy of ``chart`` with a fixed width, for an SVG export (outside a page there is no container).
-
-    Parameters
-    ----------
-    chart : altair top-level chart
-    width : int
-        Pixels.
-
-    Returns
-    -------
-    altair top-level chart
-    """
-    return chart.properties(width=width)
 
 
 def _finish(chart: alt.TopLevelMixin, height: int) -> alt.TopLevelMixin:

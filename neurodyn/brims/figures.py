@@ -36,7 +36,7 @@ from neurodyn.brims.experiment import (
     layer_metric,
     model_metric,
 )
-from neurodyn.viz.theme import color_scale, latest_artifacts
+from neurodyn.viz.theme import color_scale, fixed_width, latest_artifacts, legible
 
 __all__ = ["MODEL_LABELS", "PROBE_TITLES", "SLOTS", "FONT_PX", "legible", "fixed_width", "accuracy_chart",
            "train_loss_chart", "per_evaluation", "probe_chart", "raster_chart", "slot_attention_chart",
@@ -55,39 +55,6 @@ PROBE_TITLES = {
 
 def _labels(names: Sequence[str]) -> list[str]:
     return [MODEL_LABELS.get(n, n) for n in names]
-
-
-def legible(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """``chart`` with axis, legend and header text of ``FONT_PX`` pixels and a title two pixels larger.
-
-    Parameters
-    ----------
-    chart : altair top-level chart
-
-    Returns
-    -------
-    altair top-level chart
-    """
-    return (chart.configure_axis(labelFontSize=FONT_PX, titleFontSize=FONT_PX)
-            .configure_legend(labelFontSize=FONT_PX, titleFontSize=FONT_PX, labelLimit=0)
-            .configure_header(labelFontSize=FONT_PX, titleFontSize=FONT_PX)
-            .configure_title(fontSize=FONT_PX + 2))
-
-
-def fixed_width(chart: alt.TopLevelMixin, width: int = 640) -> alt.TopLevelMixin:
-    """A copy of ``chart`` with a fixed width, for an SVG export (outside a page there is no container).
-
-    Parameters
-    ----------
-    chart : altair top-level chart
-    width : int
-        Pixels.
-
-    Returns
-    -------
-    altair top-level chart
-    """
-    return chart.properties(width=width)
 
 
 def per_evaluation(records: Sequence[Any], metrics: Sequence[str]) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from neurodyn.core.loop import Record
 from neurodyn.starvation.experiment import EXTENT, HEAT_SIZE, REG_LABELS, REGULARISERS, Config, sd_margin_target
-from neurodyn.viz.theme import color_scale
+from neurodyn.viz.theme import color_scale, fixed_width
 
 __all__ = ["fixed_width", "snapshots", "latest_snapshot", "boundary_chart", "margin_chart", "boundary_metric_chart",
            "loss_chart", "responses_chart", "chosen_components", "toy_chart", "CLASS_LABELS"]
@@ -31,11 +31,6 @@ CLASS_LABELS = {1.0: "class +1", -1.0: "class −1"}
 _REG_DOMAIN = [REG_LABELS[r] for r in REGULARISERS]
 _CLASS_COLORS = ["#D55E00", "#0072B2"]  # class +1 vermillion, class −1 blue (as the heat map's signs)
 _HEAT_LIMIT = 6.0  # the output colour scale saturates at ±6
-
-
-def fixed_width(chart: alt.TopLevelMixin, width: int = 640) -> alt.TopLevelMixin:
-    """A copy of ``chart`` with a fixed width, for an SVG export (outside a page there is no container)."""
-    return chart.properties(width=width)
 
 
 def _finish(chart: alt.TopLevelMixin, height: int) -> alt.TopLevelMixin:

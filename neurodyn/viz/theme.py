@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["LEGIBLE", "MIN_FONT_PX", "PALETTE", "color_scale", "metric_chart", "long_metrics", "paper_theme",
-           "no_row_limit", "record_parts",
-           "latest_artifacts"]
+           "no_row_limit", "record_parts", "latest_artifacts", "legible", "fixed_width"]
 
 #: Sizes that stay legible from the back of a room: every axis, legend and header label at least 13 px (Streamlit's
 #: own chart theme uses 12 px tick labels cut at 100 px). Registered as the altair theme "neurodyn" and enabled on
@@ -28,6 +27,40 @@ MIN_FONT_PX = 13
 @alt.theme.register("neurodyn", enable=True)
 def _neurodyn_theme() -> alt.theme.ThemeConfig:
     return alt.theme.ThemeConfig(config=LEGIBLE)
+
+
+def legible(chart: alt.TopLevelMixin, font_px: int = MIN_FONT_PX) -> alt.TopLevelMixin:
+    """``chart`` with axis, legend and header text of ``font_px`` pixels and a title two pixels larger.
+
+    Parameters
+    ----------
+    chart : altair top-level chart
+    font_px : int, default MIN_FONT_PX
+
+    Returns
+    -------
+    altair top-level chart
+    """
+    return (chart.configure_axis(labelFontSize=font_px, titleFontSize=font_px)
+            .configure_legend(labelFontSize=font_px, titleFontSize=font_px, labelLimit=0)
+            .configure_header(labelFontSize=font_px, titleFontSize=font_px)
+            .configure_title(fontSize=font_px + 2))
+
+
+def fixed_width(chart: alt.TopLevelMixin, width: int = 640) -> alt.TopLevelMixin:
+    """A copy of ``chart`` with a fixed width, for an SVG export (outside a page there is no container).
+
+    Parameters
+    ----------
+    chart : altair top-level chart
+    width : int
+        Pixels.
+
+    Returns
+    -------
+    altair top-level chart
+    """
+    return chart.properties(width=width)
 
 
 # Colour-blind-safe categorical palette (Okabe-Ito order) that keeps contrast on white and on near-black.

@@ -9,6 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from chart_specs import layer_rows, titles
 
 from neurodyn.activations import figures as figs
 from neurodyn.activations.experiment import (
@@ -27,40 +28,31 @@ from neurodyn.activations.experiment import (
     mode_rows,
 )
 from neurodyn.activations.gamma import MODES, gamma, max_slope
+from neurodyn.core.loop import run
 
 torch.set_num_threads(1)
 
 
-def _run(experiment):
-    records = []
-    while not experiment.done:
-        records.append(experiment.step())
-    return records
 
 
 @pytest.fixture(scope="module")
 def modes():
     cfg = Config(epochs=2, n_seeds=2, hidden=16, device="cpu")
-    return cfg, _run(build(cfg))
+    return cfg, list(run(build(cfg)))
 
 
 @pytest.fixture(scope="module")
 def grid():
     cfg = GridConfig(epochs=1, hidden=16, device="cpu")
-    return cfg, _run(build_grid(cfg))
+    return cfg, list(run(build_grid(cfg)))
 
 
 @pytest.fixture(scope="module")
 def shift():
     cfg = ShiftConfig(epochs=1, adapt_epochs=1, hidden=16, device="cpu")
-    return cfg, _run(build_shift(cfg))
+    return cfg, list(run(build_shift(cfg)))
 
 
-def _layers(spec):
-    """Rows of every layer of a chart dict (a single chart is one layer), in layer order; layers built on the same
-    frame share the top-level data."""
-    layers = spec.get("layer", [spec])
-    return [spec["datasets"][layer.get("data", spec.get("data"))["name"]] for layer in layers]
 
 
 def _all_charts(modes, grid, shift):
@@ -70,21 +62,6 @@ def _all_charts(modes, grid, shift):
             figs.trajectories_chart(rg, cg), figs.shift_chart(rs, cs), figs.shift_curve_chart(rs)]
 
 
-def _titles(node):
-    """Every title string in a chart dict (chart, axis and legend titles)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "title":
-                if isinstance(value, str):
-                    yield value
-                elif isinstance(value, dict) and isinstance(value.get("text"), str):
-                    yield value["text"]
-                elif isinstance(value, list):
-                    yield from (v for v in value if isinstance(v, str))
-            yield from _titles(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _titles(item)
 
 
 def test_every_chart_compiles_fills_its_container_and_has_legible_text(modes, grid, shift):
@@ -105,11 +82,11 @@ def test_titles_and_labels_are_words_not_metric_names(modes, grid, shift):
     names = {m.name for m in METRICS + GRID_METRICS + SHIFT_METRICS} - {"epoch", "phase"}
     for chart in _all_charts(modes, grid, shift):
         spec = chart.to_dict()
-        titles = list(_titles(spec))
-        assert titles, "every chart has a title"
-        for title in titles:
+        shown = list(titles(spec))
+        assert shown, "every chart has a title"
+        for title in shown:
             assert title not in names and "_" not in title, title
-        for rows in _layers(spec):
+        for rows in layer_rows(spec):
             for row in rows:
                 for key in ("mode", "network", "curve", "label", "test", "when"):
                     if key in row:
@@ -118,7 +95,7 @@ def test_titles_and_labels_are_words_not_metric_names(modes, grid, shift):
 
 def test_family_chart_draws_gamma_and_the_named_members():
     spec = figs.family_chart(5.0, 0.5).to_dict()
-    layers = _layers(spec)
+    layers = layer_rows(spec)
     refs, bold = layers[0], layers[-1]
     for x in (-2.0, 0.0, 1.5):
         row = next(r for r in bold if abs(r["x"] - x) < 1e-9)
@@ -140,7 +117,7 @@ def test_family_chart_draws_gamma_and_the_named_members():
 @pytest.mark.parametrize("n, s", [(5.0, 0.5), (1.0, 0.0), (2.0, 1.0), (10.0, 0.05)])
 def test_slope_chart_rule_sits_at_the_largest_slope(n, s):
     spec = figs.slope_chart(n, s).to_dict()
-    curve, rule, text = _layers(spec)
+    curve, rule, text = layer_rows(spec)
     assert rule[0]["slope"] == pytest.approx(max_slope(n, s))
     assert text[0]["label"].startswith("largest slope")
     assert max(r["slope"] for r in curve) <= max_slope(n, s) + 1e-12
@@ -150,7 +127,7 @@ def test_slope_chart_rule_sits_at_the_largest_slope(n, s):
 
 def test_accuracy_chart_means_are_the_seed_means(modes):
     cfg, recs = modes
-    thin, bold = _layers(figs.accuracy_chart(recs, cfg).to_dict())
+    thin, bold = layer_rows(figs.accuracy_chart(recs, cfg).to_dict())
     evals = evaluations(recs)
     assert len(bold) == 3 * len(evals) and len(thin) == 3 * cfg.n_seeds * len(evals)
     for rec in evals:
@@ -175,7 +152,7 @@ def test_mode_colours_agree_across_charts(modes):
 
 def test_loss_chart_reads_each_epoch_once(modes):
     _, recs = modes
-    (rows,) = _layers(figs.loss_chart(recs).to_dict())
+    (rows,) = layer_rows(figs.loss_chart(recs).to_dict())
     keys = [(r["epoch"], r["mode"]) for r in rows]
     assert len(keys) == len(set(keys))
     last = recs[-1].metrics
@@ -187,7 +164,7 @@ def test_loss_chart_reads_each_epoch_once(modes):
 def test_cloud_chart_centre_is_the_mean_of_the_latest_shapes(modes):
     cfg, recs = modes
     spec = figs.cloud_chart(recs, cfg).to_dict()
-    earlier, latest, start, start_text, centre, centre_text = _layers(spec)
+    earlier, latest, start, start_text, centre, centre_text = layer_rows(spec)
     row = mode_rows(cfg, "heterogeneous")[0]
     art = evaluations(recs)[-1].artifacts
     assert [r["n"] for r in latest] == pytest.approx(art["n"][row].tolist())
@@ -204,7 +181,7 @@ def test_cloud_chart_centre_is_the_mean_of_the_latest_shapes(modes):
 
 def test_lyapunov_chart_reads_every_measurement_and_none_without(modes):
     _, recs = modes
-    rule, lines = _layers(figs.lyapunov_chart(recs).to_dict())
+    rule, lines = layer_rows(figs.lyapunov_chart(recs).to_dict())
     measured = [r.artifacts for r in recs if "lyap" in r.artifacts]
     assert len(lines) == len(measured) == 3 * 3
     for a in measured:
@@ -217,7 +194,7 @@ def test_lyapunov_chart_reads_every_measurement_and_none_without(modes):
 def test_landscape_cells_are_the_static_accuracies(grid):
     cfg, recs = grid
     spec = figs.landscape_chart(recs, cfg).to_dict()
-    cells, text = _layers(spec)
+    cells, text = layer_rows(spec)
     assert cells == text  # one set of rows for both layers
     acc = evaluations(recs)[-1].artifacts["acc"]
     expected = {(n, s): acc[g] for g, (n, s, mode) in enumerate(grid_points(cfg)) if mode == "static"}
@@ -231,7 +208,7 @@ def test_landscape_cells_are_the_static_accuracies(grid):
 def test_trajectories_follow_the_homogeneous_rows(grid):
     cfg, recs = grid
     spec = figs.trajectories_chart(recs, cfg).to_dict()
-    paths, starts, ends = _layers(spec)
+    paths, starts, ends = layer_rows(spec)
     hom = [(g, n, s) for g, (n, s, mode) in enumerate(grid_points(cfg)) if mode == "homogeneous"]
     assert len(paths) == len(hom) * len(evaluations(recs)) and len(starts) == len(ends) == len(hom)
     last = evaluations(recs)[-1].artifacts
@@ -248,7 +225,7 @@ def test_trajectories_follow_the_homogeneous_rows(grid):
 
 def test_shift_bars_are_the_latest_metrics(shift):
     cfg, recs = shift
-    bars, text = _layers(figs.shift_chart(recs, cfg).to_dict())
+    bars, text = layer_rows(figs.shift_chart(recs, cfg).to_dict())
     assert bars == text
     m = recs[-1].metrics
     values = {(r["network"].split(" (")[0], r["test"]): r["accuracy"] for r in bars}
@@ -261,14 +238,14 @@ def test_shift_bars_are_the_latest_metrics(shift):
     assert any(f"{2 * cfg.hidden} parameters" in r["network"] for r in bars)
     assert any(f"{10 * cfg.hidden + 10} parameters" in r["network"] for r in bars)
     training = [r for r in recs if r.metrics["phase"] == 0.0]  # before adaptation: the trained network alone
-    (only,) = {r["network"] for r in _layers(figs.shift_chart(training, cfg).to_dict())[0]}
+    (only,) = {r["network"] for r in layer_rows(figs.shift_chart(training, cfg).to_dict())[0]}
     assert only == "no adaptation"
 
 
 def test_shift_curve_reads_the_artifacts_and_marks_adaptation(shift):
     cfg, recs = shift
     spec = figs.shift_curve_chart(recs).to_dict()
-    lines, points, rule, text = _layers(spec)
+    lines, points, rule, text = layer_rows(spec)
     assert lines == points
     assert rule[0]["epoch"] == cfg.epochs and text[0]["label"] == "adaptation starts"
     adapt = [r.artifacts for r in recs if "adapt_epoch" in r.artifacts]

@@ -7,32 +7,19 @@ change that loses an effect at the page's defaults fails here rather than on sta
 from __future__ import annotations
 
 import pytest
-import torch
+from chart_specs import preset_records
 
 from neurodyn.activations import SPEC
-from neurodyn.core import registry
 from neurodyn.core.spec import REPRODUCED
 
 pytestmark = pytest.mark.slow
 
 
-def _records(name: str) -> tuple[list, object]:
-    cfg = registry.make_config(name, "small", seed=0, device="cpu")
-    exp = registry.get(name).build(cfg)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        records = []
-        while not exp.done:
-            records.append(exp.step())
-    finally:
-        torch.set_num_threads(threads)
-    return records, cfg
 
 
 @pytest.mark.parametrize("claim", SPEC.claims, ids=[c.key for c in SPEC.claims])
 def test_small_preset_reproduces_the_claim(claim):
-    records, cfg = _records(claim.experiment)
+    records, cfg = preset_records(claim.experiment)
     result = claim.evaluate(records, cfg)
     assert result.verdict == REPRODUCED, f"{claim.key}: {result.verdict}, {result.detail}"
     m = records[-1].metrics

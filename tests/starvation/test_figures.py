@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from chart_specs import layer_rows, titles
 
+from neurodyn.core.loop import run
 from neurodyn.starvation import figures as figs
 from neurodyn.starvation.claims import TOY_SD_Z, TOY_WD_Z2
 from neurodyn.starvation.experiment import (
@@ -30,47 +32,23 @@ torch.set_num_threads(1)
 METRIC_KEYS = ("min_dist", "p10_dist", "boundary_x")
 
 
-def _run(experiment):
-    records = []
-    while not experiment.done:
-        records.append(experiment.step())
-    return records
 
 
 @pytest.fixture(scope="module")
 def moons():
     cfg = Config(epochs=40, artifact_every=20, epochs_per_record=10, n_seeds=2, hidden=32, n_points=100,
                  device="cpu")
-    return cfg, _run(build(cfg))
+    return cfg, list(run(build(cfg)))
 
 
 @pytest.fixture(scope="module")
 def toy():
     cfg = ToyConfig(s1_min=2.0, s1_max=5.0, n_values=4, steps=5000)
-    return cfg, _run(build_toy(cfg))
+    return cfg, list(run(build_toy(cfg)))
 
 
-def _layers(spec):
-    """Rows of every layer of a chart dict (a single chart is one layer), in layer order."""
-    layers = spec.get("layer", [spec])
-    return [spec["datasets"][layer.get("data", spec.get("data"))["name"]] for layer in layers]
 
 
-def _titles(node):
-    """Every title string in a chart dict (chart, axis and legend titles)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "title":
-                if isinstance(value, str):
-                    yield value
-                elif isinstance(value, dict) and isinstance(value.get("text"), str):
-                    yield value["text"]
-                elif isinstance(value, list):
-                    yield from (v for v in value if isinstance(v, str))
-            yield from _titles(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _titles(item)
 
 
 def _all_charts(moons, toy):
@@ -97,11 +75,11 @@ def test_titles_are_words_not_metric_names(moons, toy):
     names = {m.name for m in METRICS + TOY_METRICS} - {"epoch", "s1"}
     for chart in _all_charts(moons, toy):
         spec = chart.to_dict()
-        titles = list(_titles(spec))
-        assert titles, "every chart has a title"
-        for title in titles:
+        shown = list(titles(spec))
+        assert shown, "every chart has a title"
+        for title in shown:
             assert title not in names and "_" not in title, title
-        for rows in _layers(spec):
+        for rows in layer_rows(spec):
             for row in rows:
                 for key in ("regulariser", "direction", "response", "what", "class", "label"):
                     if key in row:
@@ -115,7 +93,7 @@ def test_boundary_chart_draws_the_snapshot(moons, reg):
     snap = figs.latest_snapshot(records, reg)
     assert snap is figs.snapshots(records, reg)[-1] and int(snap.artifacts["epoch"]) == cfg.epochs
     spec = figs.boundary_chart(snap, X, y).to_dict()
-    cells, contour, points = _layers(spec)
+    cells, contour, points = layer_rows(spec)
     heat = snap.artifacts["heat"]
     assert len(cells) == HEAT_SIZE ** 2
     np.testing.assert_allclose([c["output"] for c in cells], heat.ravel(), rtol=1e-6)
@@ -131,18 +109,18 @@ def test_boundary_chart_draws_the_snapshot(moons, reg):
     assert str(cfg.epochs) in spec["title"]
 
 
-def test_boundary_chart_without_a_contour_has_two_layers(moons):
+def test_boundary_chart_without_a_contour_has_twolayer_rows(moons):
     cfg, records = moons
     X, y = data_points(cfg)
     snap = figs.latest_snapshot(records, "ce")
     flat = type(snap)(snap.step, snap.metrics, {**snap.artifacts, "contour": np.zeros((0, 2))})
-    assert len(_layers(figs.boundary_chart(flat, X, y).to_dict())) == 2
+    assert len(layer_rows(figs.boundary_chart(flat, X, y).to_dict())) == 2
 
 
 def test_margin_chart_holds_the_latest_margins_and_u_star(moons):
     cfg, records = moons
     spec = figs.margin_chart(records, cfg).to_dict()
-    bars, rule, text = _layers(spec)
+    bars, rule, text = layer_rows(spec)
     for reg in REGULARISERS:
         got = [b["margin"] for b in bars if b["regulariser"] == REG_LABELS[reg]]
         expected = figs.latest_snapshot(records, reg).artifacts["margins"].ravel()
@@ -157,7 +135,7 @@ def test_margin_chart_holds_the_latest_margins_and_u_star(moons):
 @pytest.mark.parametrize("col, key", list(enumerate(METRIC_KEYS)))
 def test_boundary_metric_chart_is_the_per_seed_mean(moons, col, key):
     _, records = moons
-    rows = _layers(figs.boundary_metric_chart(records, key).to_dict())[0]
+    rows = layer_rows(figs.boundary_metric_chart(records, key).to_dict())[0]
     expected = [(int(s.artifacts["epoch"]), REG_LABELS[reg], float(s.artifacts["per_seed"][:, col].mean()))
                 for reg in REGULARISERS for s in figs.snapshots(records, reg)]
     assert [(r["epoch"], r["regulariser"]) for r in rows] == [e[:2] for e in expected]
@@ -171,7 +149,7 @@ def test_boundary_metric_chart_is_the_per_seed_mean(moons, col, key):
 def test_loss_chart_has_one_row_per_epoch_and_regulariser(moons):
     _, records = moons
     spec = figs.loss_chart(records).to_dict()
-    rows = _layers(spec)[0]
+    rows = layer_rows(spec)[0]
     epochs = sorted({r.metrics["epoch"] for r in records})
     assert len(rows) == 3 * len(epochs) == 3 * 5
     for row in rows:
@@ -189,7 +167,7 @@ def test_responses_chart_draws_the_chosen_components(moons):
     assert set(chosen) == set(np.argsort(-last)[:2].tolist())
     assert min(last[chosen]) >= max(np.delete(last, chosen))
     assert figs.chosen_components(records, 3) == sorted(np.argsort(-last)[:3].tolist())
-    rows = _layers(figs.responses_chart(records, chosen).to_dict())[0]
+    rows = layer_rows(figs.responses_chart(records, chosen).to_dict())[0]
     firsts = {}
     for r in records:
         firsts.setdefault(r.metrics["epoch"], r)
@@ -204,7 +182,7 @@ def test_responses_chart_draws_the_chosen_components(moons):
 
 def test_toy_chart_draws_the_metrics_and_the_printed_values(toy):
     _, records = toy
-    lines, marks = _layers(figs.toy_chart(records, TOY_WD_Z2, TOY_SD_Z).to_dict())
+    lines, marks = layer_rows(figs.toy_chart(records, TOY_WD_Z2, TOY_SD_Z).to_dict())
     assert len(lines) == 4 * len(records)
     for row in lines:
         rec = next(r for r in records if r.metrics["s1"] == row["s1"])

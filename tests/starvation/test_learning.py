@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+from chart_specs import preset_records
 
-from neurodyn.core import registry
 from neurodyn.core.spec import REPRODUCED
 from neurodyn.starvation import SPEC
 from neurodyn.starvation.claims import TOY_SD_Z, TOY_WD_Z2
@@ -20,29 +19,16 @@ from neurodyn.starvation.claims import TOY_SD_Z, TOY_WD_Z2
 pytestmark = pytest.mark.slow
 
 
-def _records(name: str) -> tuple[list, object]:
-    cfg = registry.make_config(name, "small", seed=0, device="cpu") if name == "starvation" else \
-        registry.make_config(name, "small", seed=0)
-    exp = registry.get(name).build(cfg)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        records = []
-        while not exp.done:
-            records.append(exp.step())
-    finally:
-        torch.set_num_threads(threads)
-    return records, cfg
 
 
 @pytest.fixture(scope="module")
 def moons():
-    return _records("starvation")
+    return preset_records("starvation")
 
 
 @pytest.fixture(scope="module")
 def toy():
-    return _records("starvation_toy")
+    return preset_records("starvation_toy")
 
 
 @pytest.mark.parametrize("key", ["boundary", "sd_margin"])

@@ -580,9 +580,7 @@ class ShiftExperiment:
                 self._evaluate_base()
                 artifacts = {"epoch": self.trainer.epoch, **self._acc}
         else:
-            mask = {name: torch.tensor([float(name in trained) for trained in SHIFT_ROWS.values()])
-                    for name in ("U", "b_U", "V", "b_V", "W", "b", "n", "s")}
-            self._loss = float(self.adapter.train(cfg.batches_per_record, grad_mask=mask).mean())
+            self._loss = float(self.adapter.train(cfg.batches_per_record, grad_mask=self._mask).mean())
             if self.adapter.batch == 0:
                 self._evaluate_adapted()
                 artifacts = {"adapt_epoch": self.adapter.epoch, **self._adapted}
@@ -602,6 +600,9 @@ class ShiftExperiment:
         with torch.no_grad():
             for name, p in copies.named_parameters():
                 p.copy_(getattr(base, name).detach().cpu().expand_as(p))
+        # per parameter, 1 on the rows that train it and 0 on the rows that keep it (SHIFT_ROWS)
+        self._mask = {name: torch.tensor([float(name in trained) for trained in SHIFT_ROWS.values()])
+                      for name, _ in copies.named_parameters()}
         self.adapter = _Trainer(copies, [0] * len(SHIFT_ROWS), self.data, lr=self.config.adapt_lr,
                                 shape_lr=self.config.adapt_lr, batch_size=self.config.batch_size,
                                 seed=derive_seed(self.config.seed, "adapt"), device=self.device,
@@ -615,9 +616,7 @@ class ShiftExperiment:
 
     def _metrics(self) -> dict[str, float]:
         trainer = self.trainer if self.adapter is None else self.adapter
-        epoch = self.trainer.epoch + (0.0 if self.adapter is None else self.adapter.progress)
-        if self.adapter is None:
-            epoch = self.trainer.progress
+        epoch = self.trainer.progress if self.adapter is None else self.trainer.epoch + self.adapter.progress
         return {"epoch": float(epoch), "phase": float(self.phase), "loss": self._loss,
                 "clean_acc": self._acc["clean"], "shifted_acc": self._acc["shifted"],
                 "shape_clean_acc": self._adapted["shape_clean"], "shape_shifted_acc": self._adapted["shape_shifted"],

@@ -249,10 +249,12 @@ class StarvationExperiment:
 
         K = tangent_kernel(self.model.row(0), self.X.cpu(), centered=False)
         self.K0 = K.detach().double()
-        self.axis_heat, self.grid_heat = plane_grid(HEAT_SIZE)
-        self.axis_metric, self.grid_metric = plane_grid(METRIC_GRID)
+        self.axis_heat, grid_heat = plane_grid(HEAT_SIZE)
+        self.axis_metric, grid_metric = plane_grid(METRIC_GRID)
+        self.grid_heat, self.grid_metric = grid_heat.to(self.device), grid_metric.to(self.device)
+        self.snapshot_epochs = frozenset(range(0, config.epochs, config.artifact_every)) | {config.epochs}
         per_record = math.ceil(config.epochs / config.epochs_per_record)
-        snapshots = len(self._snapshot_epochs())
+        snapshots = len(self.snapshot_epochs)
         self.total_steps = per_record + snapshots * len(REGULARISERS) * config.n_seeds
         self.k, self.epoch = 0, 0
         self._pending: list[tuple[str, int]] = self._snapshot_jobs()  # the epoch-0 snapshot first
@@ -265,10 +267,6 @@ class StarvationExperiment:
     def _snapshot_jobs(self) -> list[tuple[str, int]]:
         """One step per (regulariser, seed): a network's output on the 201 × 201 grid costs about 0.15 s."""
         return [(reg, i) for reg in REGULARISERS for i in range(self.config.n_seeds)]
-
-    def _snapshot_epochs(self) -> list[int]:
-        every, last = self.config.artifact_every, self.config.epochs
-        return sorted(set(range(0, last, every)) | {last})
 
     @property
     def done(self) -> bool:
@@ -310,7 +308,7 @@ class StarvationExperiment:
                 self.opt.step()
             self.epoch += n
             self._train_stats = self._evaluate_train()
-            if self.epoch in self._snapshot_epochs():
+            if self.epoch in self.snapshot_epochs:
                 self._pending = self._snapshot_jobs()
         artifacts["responses"] = self._responses()
         rec = Record(self.k, self._metrics(), artifacts)
@@ -327,13 +325,13 @@ class StarvationExperiment:
     def _boundary(self, row: int) -> dict[str, float]:
         """The card's boundary metrics of network ``row`` on the 201 × 201 grid."""
         m = METRIC_GRID
-        fine = self.model(self.grid_metric.to(self.device), rows=[row])[0].cpu().numpy().reshape(m, m)
+        fine = self.model(self.grid_metric, rows=[row])[0].cpu().numpy().reshape(m, m)
         return boundary_metrics(fine, self.axis_metric, self.X.cpu().numpy())
 
     @torch.no_grad()
     def _snapshot(self, reg: str, per_seed: list[dict[str, float]]) -> dict[str, Any]:
         rows = reg_rows(self.config, reg)
-        heat = self.model(self.grid_heat.to(self.device), rows=rows).mean(0).reshape(HEAT_SIZE, HEAT_SIZE)
+        heat = self.model(self.grid_heat, rows=rows).mean(0).reshape(HEAT_SIZE, HEAT_SIZE)
         heat = heat.cpu().numpy()
         ood = (self.y_ood * self.model(self.X_ood, rows=rows) > 0).float().mean().item()
         stats = {k: float(np.mean([s[k] for s in per_seed])) for k in ("min_dist", "p10_dist", "boundary_x")}

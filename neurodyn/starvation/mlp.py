@@ -26,12 +26,19 @@ class _Buffers:
         self.hidden = self.grad = self.mask = torch.empty(0)
         self.token = 0  # the forward pass whose activations the buffers hold
 
-    def get(self, shape: tuple[int, ...], like: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def get(self, shape: tuple[int, ...], like: Tensor) -> Tensor:
+        """The hidden-layer buffer for ``shape`` (re)allocated when the shape, dtype or device changes."""
         if self.shape != shape or self.hidden.dtype != like.dtype or self.hidden.device != like.device:
             self.shape = shape
-            self.hidden, self.grad, self.mask = (torch.empty(shape, dtype=like.dtype, device=like.device)
-                                                 for _ in range(3))
-        return self.hidden, self.grad, self.mask
+            self.hidden, self.mask = (torch.empty(shape, dtype=like.dtype, device=like.device) for _ in range(2))
+            self.grad = torch.empty(0)  # only networks with several outputs form dH (see the backward)
+        return self.hidden
+
+    def grad_hidden(self) -> Tensor:
+        """dH's buffer, allocated on first use."""
+        if self.grad.shape != self.hidden.shape:
+            self.grad = torch.empty_like(self.hidden)
+        return self.grad
 
 
 class _StackedForward(torch.autograd.Function):
@@ -46,7 +53,7 @@ class _StackedForward(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, W1, b1, W2, b2, buffers: _Buffers):  # noqa: D102 - documented on the class
         G, n = x.shape[0], x.shape[1]
-        hidden, _, _ = buffers.get((G, n, W1.shape[1]), W1)
+        hidden = buffers.get((G, n, W1.shape[1]), W1)
         # the bias as a weight on a column of ones: one bmm writes the pre-activation (a baddbmm would first copy the
         # broadcast bias into the 4.8 MB output), and the backward gets the bias gradient from the same product
         x = torch.cat([x, x.new_ones(G, n, 1)], dim=2)  # (G, n, d_in + 1)
@@ -64,7 +71,7 @@ class _StackedForward(torch.autograd.Function):
             raise RuntimeError("StackedMLP: backward through an older forward pass; its activations were overwritten "
                                "by a newer one (call backward before the next forward with gradients)")
         x, W2 = ctx.saved_tensors
-        hidden, grad_hidden, mask = buffers.hidden, buffers.grad, buffers.mask
+        hidden, mask = buffers.hidden, buffers.mask
         grad_W2 = torch.bmm(grad_out.transpose(1, 2), hidden)  # (G, d_out, hidden)
         grad_b2 = grad_out.sum(1)
         torch.gt(hidden, 0.0, out=mask)  # 1 where the unit is on, 0 where it is off (hidden is the ReLU's output)
@@ -74,6 +81,7 @@ class _StackedForward(torch.autograd.Function):
             weighted = (x * grad_out).transpose(1, 2)  # (G, d_in + 1, n)
             grad_aug = (torch.bmm(weighted, mask) * W2).transpose(1, 2)  # (G, hidden, d_in + 1)
         else:
+            grad_hidden = buffers.grad_hidden()
             torch.bmm(grad_out, W2, out=grad_hidden)  # (G, n, hidden)
             grad_hidden.mul_(mask)
             grad_aug = torch.bmm(x.transpose(1, 2), grad_hidden).transpose(1, 2)  # (G, hidden, d_in + 1)

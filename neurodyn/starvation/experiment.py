@@ -361,11 +361,14 @@ class StarvationExperiment:
 
 
 def warmup() -> None:
-    """Pay a first run's one-off costs (torch.func's first Jacobian, scikit-learn's moons) in a worker's warm-up."""
+    """Pay a first run's one-off costs in a worker's warm-up: the stacked MLP's numba kernels (about 2 s to compile
+    on a fresh machine, then loaded from ``NUMBA_CACHE_DIR``), torch.func's first Jacobian, scikit-learn's moons."""
     from neurodyn.alignment import tangent_kernel
 
     X, _ = two_moons(8, 0.1, generator=0)
-    tangent_kernel(StackedMLP([0], hidden=8).row(0), X, centered=False)
+    model = StackedMLP([0], hidden=8)
+    model(X).sum().backward()
+    tangent_kernel(model.row(0), X, centered=False)
 
 
 def build(config: Config) -> StarvationExperiment:

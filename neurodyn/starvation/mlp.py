@@ -2,9 +2,11 @@
 
 The paper's two-moons network is Linear(2, 500) - ReLU - Linear(500, 1) with PyTorch's default initialisation. Its
 figures average several seeds, and the page compares three regularisers side by side, so every (seed, regulariser)
-pair is one row of a stacked model: one ``baddbmm`` per layer for all of them, with the hidden activations in buffers
-reused between training steps (``benchmarks/starvation.py`` times it against the same networks trained one after the
-other; tested against autograd of the plain expression).
+pair is one row of a stacked model. On the CPU its forward and backward are fused numba kernels that never store the
+stacked hidden layer (:mod:`neurodyn.starvation._fused`); the GPU, several outputs and gradients with respect to the
+input use one ``baddbmm`` per layer and autograd. ``benchmarks/starvation.py`` times it against the same networks
+trained one after the other; ``tests/starvation/test_mlp.py`` checks both routes against autograd of the plain
+expression.
 """
 
 from __future__ import annotations
@@ -18,75 +20,42 @@ from torch import Tensor, nn
 __all__ = ["StackedMLP", "default_init"]
 
 
-class _Buffers:
-    """Hidden-layer buffers reused from one training step to the next (see :class:`_StackedForward`)."""
+class _FusedForward(torch.autograd.Function):
+    """``w2 · relu(W1 x + b1) + b2``, shape (G, n), for G one-output networks through the kernels of :mod:`._fused`.
 
-    def __init__(self) -> None:
-        self.shape: tuple[int, ...] = ()
-        self.hidden = self.grad = self.mask = torch.empty(0)
-        self.token = 0  # the forward pass whose activations the buffers hold
-
-    def get(self, shape: tuple[int, ...], like: Tensor) -> Tensor:
-        """The hidden-layer buffer for ``shape`` (re)allocated when the shape, dtype or device changes."""
-        if self.shape != shape or self.hidden.dtype != like.dtype or self.hidden.device != like.device:
-            self.shape = shape
-            self.hidden, self.mask = (torch.empty(shape, dtype=like.dtype, device=like.device) for _ in range(2))
-            self.grad = torch.empty(0)  # only networks with several outputs form dH (see the backward)
-        return self.hidden
-
-    def grad_hidden(self) -> Tensor:
-        """dH's buffer, allocated on first use."""
-        if self.grad.shape != self.hidden.shape:
-            self.grad = torch.empty_like(self.hidden)
-        return self.grad
-
-
-class _StackedForward(torch.autograd.Function):
-    """``W2 relu(W1 x + b1) + b2`` for G networks with a hand-written backward into reused buffers.
-
-    On one CPU thread a stacked hidden layer (G · n · hidden floats, 4.8 MB for 8 × 300 × 500) allocated afresh at
-    every step costs more in page faults than the arithmetic (a ReLU into a new 4.8 MB tensor: 1.0 ms; into an
-    existing one: 0.2 ms), which cancelled the gain of stacking. The activations therefore live in buffers owned by
-    the model and overwritten by the next training forward; a backward after a newer forward is refused.
+    Nothing is saved but the inputs: the backward recomputes the pre-activations point by point, so the stacked
+    hidden layer is never stored (see the module docstring of :mod:`._fused` for why).
     """
 
     @staticmethod
-    def forward(ctx, x, W1, b1, W2, b2, buffers: _Buffers):  # noqa: D102 - documented on the class
-        G, n = x.shape[0], x.shape[1]
-        hidden = buffers.get((G, n, W1.shape[1]), W1)
-        # the bias as a weight on a column of ones: one bmm writes the pre-activation (a baddbmm would first copy the
-        # broadcast bias into the 4.8 MB output), and the backward gets the bias gradient from the same product
-        x = torch.cat([x, x.new_ones(G, n, 1)], dim=2)  # (G, n, d_in + 1)
-        torch.bmm(x, torch.cat([W1, b1[:, :, None]], dim=2).transpose(1, 2), out=hidden)
-        hidden.clamp_min_(0.0)
-        buffers.token += 1
-        ctx.token, ctx.buffers = buffers.token, buffers
-        ctx.save_for_backward(x, W2)
-        return torch.bmm(hidden, W2.transpose(1, 2)).add_(b2[:, None, :])
+    def forward(ctx, x, W1, b1, W2, b2):  # noqa: D102 - documented on the class
+        from neurodyn.starvation import _fused
+
+        x = x[:1] if x.shape[0] > 1 and x.stride(0) == 0 else x  # one shared set of points: pass it once
+        ctx.save_for_backward(x, W1, b1, W2)
+        out = _fused.forward(*_arrays(x, W1, b1, W2), b2.detach()[:, 0].contiguous().numpy())
+        return torch.from_numpy(out)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):  # noqa: D102 - documented on the class
-        buffers: _Buffers = ctx.buffers
-        if ctx.token != buffers.token:
-            raise RuntimeError("StackedMLP: backward through an older forward pass; its activations were overwritten "
-                               "by a newer one (call backward before the next forward with gradients)")
-        x, W2 = ctx.saved_tensors
-        hidden, mask = buffers.hidden, buffers.mask
-        grad_W2 = torch.bmm(grad_out.transpose(1, 2), hidden)  # (G, d_out, hidden)
-        grad_b2 = grad_out.sum(1)
-        torch.gt(hidden, 0.0, out=mask)  # 1 where the unit is on, 0 where it is off (hidden is the ReLU's output)
-        if grad_out.shape[-1] == 1:
-            # One output: dW1_aug[h] = W2[h] · Σ_n go[n] x_aug[n] mask[n, h], so (go ⊙ x_aug)ᵀ mask is the only pass
-            # over the hidden layer in the backward (dH = go W2ᵀ ⊙ mask is never formed).
-            weighted = (x * grad_out).transpose(1, 2)  # (G, d_in + 1, n)
-            grad_aug = (torch.bmm(weighted, mask) * W2).transpose(1, 2)  # (G, hidden, d_in + 1)
-        else:
-            grad_hidden = buffers.grad_hidden()
-            torch.bmm(grad_out, W2, out=grad_hidden)  # (G, n, hidden)
-            grad_hidden.mul_(mask)
-            grad_aug = torch.bmm(x.transpose(1, 2), grad_hidden).transpose(1, 2)  # (G, hidden, d_in + 1)
-        grad_W1, grad_b1 = grad_aug[:, :, :-1], grad_aug[:, :, -1]
-        return None, grad_W1, grad_b1, grad_W2, grad_b2, None
+        from neurodyn.starvation import _fused
+
+        go = grad_out.contiguous()
+        gW1t, gb1, gw2 = _fused.backward(*_arrays(*ctx.saved_tensors), go.numpy())
+        grad_W1 = torch.from_numpy(gW1t).transpose(1, 2).contiguous()
+        return None, grad_W1, torch.from_numpy(gb1), torch.from_numpy(gw2).unsqueeze(1), go.sum(1, keepdim=True)
+
+
+def _arrays(x: Tensor, W1: Tensor, b1: Tensor, W2: Tensor) -> tuple:
+    """The kernels' arrays: x (G', n, d_in), W1 transposed to (G, d_in, hidden), b1 and w2 (G, hidden)."""
+    return tuple(t.detach().contiguous().numpy() for t in (x, W1.transpose(1, 2), b1, W2[:, 0]))
+
+
+def _fused_applies(x: Tensor, W1: Tensor, W2: Tensor) -> bool:
+    """The fused kernels serve one-output networks on the CPU in float32 or float64 (not gradients for the input)."""
+    return (W1.device.type == "cpu" and W2.shape[1] == 1 and W1.dtype in (torch.float32, torch.float64)
+            and x.dtype == W1.dtype and not x.requires_grad)
 
 
 def default_init(d_in: int, d_out: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -138,7 +107,6 @@ class StackedMLP(nn.Module):
             g = torch.Generator().manual_seed(int(seed))
             rows.append((*default_init(d_in, hidden, g), *default_init(hidden, d_out, g)))
         self.W1, self.b1, self.W2, self.b2 = (nn.Parameter(torch.stack(p)) for p in zip(*rows))
-        self._work = _Buffers()  # not "_buffers": nn.Module keeps its registered buffers there
 
     @property
     def size(self) -> int:
@@ -161,11 +129,10 @@ class StackedMLP(nn.Module):
         W1, b1, W2, b2 = (p if rows is None else p[list(rows)] for p in (self.W1, self.b1, self.W2, self.b2))
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(W1.shape[0], *x.shape)
-        if torch.is_grad_enabled() and rows is None and not x.requires_grad:  # training: reuse the buffers
-            out = _StackedForward.apply(x, W1, b1, W2, b2, self._work)
-        else:
-            h = torch.relu(torch.baddbmm(b1[:, None, :], x, W1.transpose(1, 2)))
-            out = torch.baddbmm(b2[:, None, :], h, W2.transpose(1, 2))
+        if _fused_applies(x, W1, W2):
+            return _FusedForward.apply(x, W1, b1, W2, b2)  # (G', n)
+        h = torch.relu(torch.baddbmm(b1[:, None, :], x, W1.transpose(1, 2)))
+        out = torch.baddbmm(b2[:, None, :], h, W2.transpose(1, 2))
         return out.squeeze(-1) if out.shape[-1] == 1 else out
 
     def row(self, g: int) -> nn.Sequential:

@@ -1,4 +1,4 @@
-"""The stacked MLP's hand-written backward (reused hidden-layer buffers) against autograd of the plain expression."""
+"""The stacked MLP's fused CPU kernels (forward and backward) against autograd of the plain expression."""
 
 from __future__ import annotations
 
@@ -49,16 +49,54 @@ def test_shared_input_and_units_that_are_off():
         torch.testing.assert_close(a, b.grad, rtol=1e-12, atol=1e-12)
 
 
-def test_backward_through_an_overwritten_forward_is_refused():
-    model = StackedMLP([0], hidden=8)
+def test_cpu_forward_goes_through_the_fused_kernels_and_input_gradients_through_autograd():
     x = torch.randn(5, 2, generator=torch.Generator().manual_seed(0))
-    first = model(x).sum()
-    model(x).sum()  # a newer training forward overwrites the buffers
-    with pytest.raises(RuntimeError, match="older forward pass"):
-        first.backward()
+    assert "Fused" in type(StackedMLP([0], hidden=8)(x).grad_fn).__name__
+    assert "Fused" not in type(StackedMLP([0], hidden=8, d_out=2)(x).grad_fn).__name__  # several outputs
+    assert "Fused" in type(StackedMLP([0, 1], hidden=8)(x, rows=[1]).grad_fn).__name__  # chosen rows
+    assert "Fused" not in type(StackedMLP([0], hidden=8)(x.requires_grad_()).grad_fn).__name__  # input gradients
 
 
-def test_evaluation_without_gradients_leaves_the_training_buffers_alone():
+def test_backward_through_an_older_forward_gets_that_forwards_gradient():
+    model = StackedMLP([0, 1], hidden=8).double()
+    gen = torch.Generator().manual_seed(0)
+    x1, x2 = (torch.randn(5, 2, generator=gen, dtype=torch.float64) for _ in range(2))
+    first = model(x1).pow(2).sum()
+    model(x2).sum()  # a newer training forward in between (the kernels keep no activations)
+    first.backward()
+    ours = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    _plain(model, x1).pow(2).sum().backward()
+    for a, b in zip(ours, model.parameters()):
+        torch.testing.assert_close(a, b.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_weights_changed_in_place_between_forward_and_backward_are_refused():
+    model = StackedMLP([0], hidden=8)
+    loss = model(torch.randn(5, 2, generator=torch.Generator().manual_seed(0))).sum()
+    with torch.no_grad():
+        model.W1.add_(1.0)  # e.g. an optimiser step before the backward
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_page_sized_float32_step_matches_autograd():
+    """The two-moons page's size (8 networks, 300 points, 500 units) in float32, where the kernels' summation order
+    differs most from the batched products'."""
+    model = StackedMLP(list(range(8)), hidden=500)
+    gen = torch.Generator().manual_seed(2)
+    x, w = torch.randn(300, 2, generator=gen), torch.randn(8, 300, generator=gen)
+    grads = []
+    for forward in (model, lambda inp: _plain(model, inp)):
+        model.zero_grad(set_to_none=True)
+        out = forward(x)
+        (out * w).sum().backward()
+        grads.append([out.detach()] + [p.grad.clone() for p in model.parameters()])
+    for ours, ref in zip(*grads):
+        torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
+
+
+def test_evaluation_between_forward_and_backward_leaves_the_training_gradient_alone():
     model = StackedMLP([0, 1], hidden=8)
     x = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
     loss = model(x).sum()

@@ -10,6 +10,14 @@ transposed, output-major order ``a·n + i``; the two differ by a permutation and
 Centring (card §2.2): the tangent features are centred over the examples, per output,
 ``Jc[i, a] = J[i, a] − mean_j J[j, a]``, so ``Kc = Jc Jcᵀ = (H ⊗ I_c) K (H ⊗ I_c)`` with ``H = I_n − 11ᵀ/n`` (in this
 examples-major order). Alignment, effective rank and cumulative spectra follow §2.2-2.3.
+
+Two routes give the same kernel. When every trainable parameter sits in an ``nn.Linear`` applied once per forward to
+a batch of vectors (the MLPs of the dashboard), a layer's tangent features factor into the backpropagated signal and
+the layer's input, ``∂f_a(x_i)/∂W_l = δ_l(i, a) h_{l−1}(i)ᵀ``, so its block is
+``K_l[(i,a),(j,b)] = ⟨δ_l(i,a), δ_l(j,b)⟩ · (⟨h_{l−1}(i), h_{l−1}(j)⟩ + 1)`` (the 1 from the bias): one forward and c
+backward passes, and the n·c × P Jacobian is never formed. Every other model goes through ``torch.func``
+(``vmap(jacrev(functional_call))``). ``tests/alignment`` checks both routes against a kernel built row by row with
+``autograd.grad`` and against nngeometry's dense Gram matrix.
 """
 
 from __future__ import annotations
@@ -119,8 +127,9 @@ def tangent_kernel(model: nn.Module, X: Tensor, *, centered: bool = True, layers
     """The tangent kernel ``K = J Jᵀ`` of ``model`` on the probe ``X``, examples major, outputs minor.
 
     ``K[i·c + a, j·c + b] = ⟨∂f_a(x_i)/∂w, ∂f_b(x_j)/∂w⟩`` over the parameters that require grad (others are held
-    fixed and left out). Jacobians come from ``torch.func`` (``vmap(jacrev(functional_call))``, one example at a time
-    inside the vmap), by chunks of examples.
+    fixed and left out). For MLPs built from ``nn.Linear`` layers the kernel comes from the layers' factorised
+    features (module docstring: one forward, c backward passes, no Jacobian); otherwise per-example Jacobians come
+    from ``torch.func`` (``vmap(jacrev(functional_call))``), by chunks of examples.
 
     Parameters
     ----------
@@ -141,7 +150,8 @@ def tangent_kernel(model: nn.Module, X: Tensor, *, centered: bool = True, layers
         one block per named module from all the trainable parameters under it (these must not overlap; the blocks
         sum to the full kernel when they cover every trainable parameter).
     chunk_size : int or None, default None
-        Examples per Jacobian evaluation; ``None`` takes the whole probe at once. With chunks of b examples, peak
+        Examples per Jacobian evaluation on the ``torch.func`` route (the ``nn.Linear`` route never forms the
+        Jacobian and ignores it); ``None`` takes the whole probe at once. With chunks of b examples, peak
         memory is at most ``3·b·c·P`` Jacobian entries (two chunks' features, plus one chunk's raw Jacobian while it
         is laid out) plus the ``(n·c)²`` kernel per block, at the price of recomputing chunk Jacobians:
         ``q(q+1)/2`` evaluations for ``q = ceil(n / b)`` chunks (2-500-1 MLP, n = 300: ~0.02 s in one chunk,
@@ -159,6 +169,98 @@ def tangent_kernel(model: nn.Module, X: Tensor, *, centered: bool = True, layers
     if n < 1:
         raise ValueError("X holds no example")
     groups = _layer_groups(model, layers)
+    blocks = _linear_blocks(model, X, groups)
+    if blocks is None:
+        blocks = _func_blocks(model, X, groups, chunk_size)
+    if centered:
+        blocks = {key: center_kernel(K, n) for key, K in blocks.items()}
+    if layers is None:
+        return blocks[""]
+    return blocks
+
+
+_EXAMPLE_COUPLING = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm,
+                     nn.modules.dropout._DropoutNd, nn.AlphaDropout)
+
+
+def _linear_blocks(model: nn.Module, X: Tensor, groups: dict[str, list[str]]) -> dict[str, Tensor] | None:
+    """Kernel blocks from the factorisation of ``nn.Linear`` features (module docstring), or None where it does not
+    apply: a trainable parameter outside an ``nn.Linear``, a layer applied more than once or to more than a batch of
+    vectors, an output that is not one row per example, or a module in training mode that couples or randomises
+    examples (BatchNorm, InstanceNorm, dropout), which the per-example ``torch.func`` route handles or refuses.
+
+    Returns
+    -------
+    dict[str, Tensor] or None
+        ``{group: (n·c, n·c)}``, uncentred, examples major.
+    """
+    modules = dict(model.named_modules())
+    if any(isinstance(m, _EXAMPLE_COUPLING) and m.training for m in modules.values()):
+        return None
+    owners: dict[str, nn.Linear] = {}
+    for names in groups.values():
+        for name in names:
+            owner, _, leaf = name.rpartition(".")
+            module = modules.get(owner)
+            if not isinstance(module, nn.Linear) or leaf not in ("weight", "bias"):
+                return None
+            owners[owner] = module
+    n = X.shape[0]
+    seen: dict[str, list[tuple[Tensor, Tensor]]] = {name: [] for name in owners}
+
+    def recorder(name: str):
+        def hook(module: nn.Module, inputs: tuple, output: Tensor) -> None:
+            seen[name].append((inputs[0], output))
+        return hook
+
+    handles = [module.register_forward_hook(recorder(name)) for name, module in owners.items()]
+    try:
+        with torch.enable_grad():
+            out = model(X)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if out.dim() == 0 or out.shape[0] != n or not out.requires_grad:
+        return None
+    for calls in seen.values():
+        if len(calls) != 1 or calls[0][0].dim() != 2 or calls[0][0].shape[0] != n or not calls[0][1].requires_grad:
+            return None
+    out = out.reshape(n, -1)
+    c = out.shape[1]
+    names = list(owners)
+    zs = [seen[name][0][1] for name in names]
+    deltas: list[list[Tensor]] = [[] for _ in names]  # per layer, per output a: (n, d_out) = ∂f_a(x_i)/∂z_l(i)
+    for a in range(c):
+        grads = torch.autograd.grad(out[:, a].sum(), zs, retain_graph=a < c - 1, allow_unused=True)
+        for slot, g, z in zip(deltas, grads, zs):
+            slot.append(torch.zeros_like(z) if g is None else g)
+    layer_blocks: dict[str, Tensor] = {}
+    for name, slot in zip(names, deltas):
+        module, h = owners[name], seen[name][0][0].detach()
+        D = torch.stack(slot, dim=1).reshape(n * c, -1)  # (n·c, d_out), examples major
+        inputs = h.new_zeros(n, n)  # ⟨h_i, h_j⟩ for the weight, + 1 for the bias, over the trainable ones
+        if module.weight.requires_grad:
+            inputs = inputs + h @ h.T
+        if module.bias is not None and module.bias.requires_grad:
+            inputs = inputs + 1.0
+        layer_blocks[name] = ((D @ D.T).reshape(n, c, n, c) * inputs[:, None, :, None]).reshape(n * c, n * c)
+    blocks = {}
+    for key, names_in_group in groups.items():
+        members = dict.fromkeys(name.rpartition(".")[0] for name in names_in_group)
+        blocks[key] = sum(layer_blocks[m] for m in members)
+    return blocks
+
+
+def _func_blocks(model: nn.Module, X: Tensor, groups: dict[str, list[str]],
+                 chunk_size: int | None) -> dict[str, Tensor]:
+    """Kernel blocks from per-example Jacobians through ``torch.func``, by chunks of examples (any model).
+
+    Returns
+    -------
+    dict[str, Tensor]
+        ``{group: (n·c, n·c)}``, uncentred, examples major.
+    """
+    n = X.shape[0]
     params = {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
     chunk_jacobian = _jacobian_fn(model, params)
     b = n if chunk_size is None else min(chunk_size, n)
@@ -186,10 +288,6 @@ def tangent_kernel(model: nn.Module, X: Tensor, *, centered: bool = True, layers
                     blocks[key][cols, rows] = g.T
             del feats_j
         del feats_i
-    if centered:
-        blocks = {key: center_kernel(K, n) for key, K in blocks.items()}
-    if layers is None:
-        return blocks[""]
     return blocks
 
 

@@ -271,3 +271,61 @@ def test_cumulative_spectrum_values():
         cumulative_spectrum(lam, -1)
     with pytest.raises(ValueError, match="k must be"):
         cumulative_spectrum(lam, 1.5)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the two routes: factorised nn.Linear features and torch.func
+
+
+class _SharedLayer(nn.Module):
+    """One Linear applied twice (the case nngeometry's hooks get wrong, card §8): the fast route must step aside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp, self.shared, self.out = nn.Linear(3, 4), nn.Linear(4, 4), nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.tanh(self.shared(torch.tanh(self.shared(torch.tanh(self.inp(x)))))))
+
+
+class _Scaled(nn.Module):
+    """A trainable parameter outside any nn.Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.scale = _mlp(2), nn.Parameter(torch.tensor(1.5, dtype=F64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.body(x)
+
+
+@pytest.mark.parametrize("c", [0, 1, 3])
+def test_linear_route_equals_torch_func_route_per_layer(c):
+    from neurodyn.alignment.kernel import _func_blocks, _layer_groups, _linear_blocks
+
+    model, X = _mlp(c), _probe(9)
+    groups = _layer_groups(model, "each")
+    fast, generic = _linear_blocks(model, X, groups), _func_blocks(model, X, groups, None)
+    assert fast is not None and list(fast) == ["0", "2", "4"]
+    for key in groups:
+        assert (fast[key] - generic[key]).abs().max().item() < 1e-12
+
+
+@pytest.mark.parametrize("make", [lambda: _SharedLayer().double(), _Scaled,
+                                  lambda: nn.Sequential(_mlp(2), nn.Dropout(0.0))])
+def test_models_outside_the_linear_route_use_torch_func_and_stay_exact(make):
+    from neurodyn.alignment.kernel import _layer_groups, _linear_blocks
+
+    torch.manual_seed(0)
+    model, X = make(), _probe(6)
+    assert _linear_blocks(model, X, _layer_groups(model, None)) is None
+    J = _rowwise_jacobian(model, X)
+    assert (tangent_kernel(model, X, centered=False) - J @ J.T).abs().max().item() < 1e-10
+
+
+def test_frozen_parameters_are_left_out_on_the_linear_route():
+    model, X = _mlp(2), _probe(5)
+    model[0].bias.requires_grad_(False)
+    model[4].weight.requires_grad_(False)
+    J = _rowwise_jacobian(model, X)  # over the trainable parameters only
+    assert (tangent_kernel(model, X, centered=False) - J @ J.T).abs().max().item() < 1e-10

@@ -242,6 +242,7 @@ ALL_PANELS = (
     ("activations", "C · Input shift", "▶ Start shift"),
     ("starvation", None, "▶ Start"),
     ("starvation", "B · Linear toy", "▶ Start toy"),
+    ("alignment", None, "▶ Start"),
 )
 
 #: The other user's run in the two-session column: BRIMs' ``small`` preset, the longest torch training, restarted

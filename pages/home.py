@@ -16,9 +16,6 @@ st.markdown(
 
 # Papers whose package is not written yet: (title, arXiv id, claim). Each moves to its own package's SPEC when built.
 PLANNED = (
-    ("Implicit Regularization via Neural Feature Alignment", "2008.00938",
-     "During training the tangent features align with the target, a form of implicit regularisation that the "
-     "tangent kernel's alignment measures."),
     ("Systematic Evaluation of Causal Discovery in Visual Model-Based RL", "2107.00848",
      "Environments with known causal graphs show how well world models induce causal structure, and where they "
      "fail."),

@@ -71,7 +71,9 @@ def _widget(box: Any, spec: FieldSpec, key: str) -> Any:
     if lo is None or hi is None:
         return box.number_input(label, key=key, help=helptext, format="%g")
     step = float(spec.step) if spec.step else None
-    return box.slider(label, float(lo), float(hi), step=step, key=key, help=helptext)
+    # Streamlit shows two decimals by default: finer steps (e.g. a weight decay of 5e-4) need their own
+    fmt = f"%.{-math.floor(math.log10(step))}f" if step and step < 0.01 else None
+    return box.slider(label, float(lo), float(hi), step=step, key=key, help=helptext, format=fmt)
 
 
 def _put(ns: str, cfg: Any, specs: list[FieldSpec]) -> None:

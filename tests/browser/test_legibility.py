@@ -33,6 +33,7 @@ PANELS = {
                                               ("C · Input shift", "▶ Start shift")]),
     "starvation": ("preset=small&epochs=200&artifact_every=100&n_seeds=2", [(None, "▶ Start"),
                                                                             ("B · Linear toy", "▶ Start toy")]),
+    "alignment": ("preset=small&steps=500", [(None, "▶ Start")]),
 }
 
 #: Visible Vega charts narrower than the block that holds them (beyond a few pixels of padding).

@@ -243,6 +243,8 @@ ALL_PANELS = (
     ("starvation", None, "▶ Start"),
     ("starvation", "B · Linear toy", "▶ Start toy"),
     ("alignment", None, "▶ Start"),
+    ("causal", None, "▶ Start"),
+    ("causal", "B · Sweep over N", "▶ Start sweep"),
 )
 
 #: The other user's run in the two-session column: BRIMs' ``small`` preset, the longest torch training, restarted

@@ -16,9 +16,6 @@ st.markdown(
 
 # Papers whose package is not written yet: (title, arXiv id, claim). Each moves to its own package's SPEC when built.
 PLANNED = (
-    ("Systematic Evaluation of Causal Discovery in Visual Model-Based RL", "2107.00848",
-     "Environments with known causal graphs show how well world models induce causal structure, and where they "
-     "fail."),
     ("Efficient and robust multi-task learning in the brain with modular latent primitives", "2105.14108",
      "A few pre-trained recurrent modules, recombined, learn new tasks with far fewer parameter updates and more "
      "robustly than one network trained on all."),

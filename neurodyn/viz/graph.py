@@ -27,7 +27,8 @@ def graph_html(
 
     Parameters
     ----------
-    graph : networkx.Graph
+    graph : networkx.Graph or networkx.DiGraph
+        A DiGraph is drawn with arrows.
     height : int
         Pixel height of the canvas.
     node_color, node_title : dict, optional
@@ -56,7 +57,8 @@ def graph_html(
         start = nodes[int(rng.integers(len(nodes)))]
         keep = [n for n, _ in zip(nx.bfs_tree(g, start), range(max_nodes))]
         g = g.subgraph(keep).copy()
-    net = Network(height=f"{height}px", width="100%", cdn_resources="in_line", notebook=False)
+    net = Network(height=f"{height}px", width="100%", cdn_resources="in_line", notebook=False,
+                  directed=g.is_directed())  # a DiGraph gets arrows
     net.toggle_physics(physics)
     for n in g.nodes:
         net.add_node(str(n), label=str(n), color=(node_color or {}).get(n, "#56B4E9"),

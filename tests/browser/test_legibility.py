@@ -34,6 +34,8 @@ PANELS = {
     "starvation": ("preset=small&epochs=200&artifact_every=100&n_seeds=2", [(None, "▶ Start"),
                                                                             ("B · Linear toy", "▶ Start toy")]),
     "alignment": ("preset=small&steps=500", [(None, "▶ Start")]),
+    "causal": ("preset=small&steps=100&eval_every=50&sweep.preset=small&sweep.sizes=3,4&sweep.steps=100",
+               [(None, "▶ Start"), ("B · Sweep over N", "▶ Start sweep")]),
 }
 
 #: Visible Vega charts narrower than the block that holds them (beyond a few pixels of padding).

@@ -48,3 +48,20 @@ def preset_records(name: str, preset: str = "small", **overrides: Any) -> tuple[
         return list(run(exp)), cfg
     finally:
         torch.set_num_threads(threads)
+
+
+def assert_container_and_words(spec: dict[str, Any], metric_names: set[str], label_keys: tuple[str, ...] = (),
+                               *, rows_required: bool = False) -> None:
+    """A chart dict fills its container, has a title, shows no metric name or underscore in any title, and carries
+    words (no underscore) in the data columns ``label_keys``; with ``rows_required`` every layer has rows."""
+    inner = spec["layer"][0] if "layer" in spec else spec
+    assert spec.get("width", inner.get("width")) == "container"
+    shown = list(titles(spec))
+    assert shown, "every chart has a title"
+    for title in shown:
+        assert title not in metric_names and "_" not in title, title
+    for rows in layer_rows(spec):
+        assert rows or not rows_required
+        for row in rows:
+            for key in label_keys:
+                assert "_" not in str(row.get(key, "")), row

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from chart_specs import layer_rows, titles
+from chart_specs import assert_container_and_words, layer_rows
 
 from neurodyn.alignment import figures as figs
 from neurodyn.alignment import page_support as support
@@ -41,16 +41,7 @@ def test_every_chart_compiles_fills_its_container_and_speaks_words(noisy, binary
     names = {m.name for cfg, _ in (noisy, binary) for m in metrics(cfg)} - {"step", "checkpoint"}
     for cfg, records in (noisy, binary):
         for chart in _charts(cfg, records):
-            spec = chart.to_dict()
-            inner = spec["layer"][0] if "layer" in spec else spec
-            assert spec.get("width", inner.get("width")) == "container"
-            shown = list(titles(spec))
-            assert shown
-            for title in shown:
-                assert title not in names and "_" not in title, title
-            for rows in layer_rows(spec):
-                for row in rows:
-                    assert "_" not in str(row.get("series", "")), row
+            assert_container_and_words(chart.to_dict(), names, ("series",))
 
 
 def test_alignment_chart_holds_each_probe_and_the_ceiling(noisy, binary):

@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
-from chart_specs import layer_rows, titles
+from chart_specs import assert_container_and_words, layer_rows
 
 from neurodyn.causal import figures as figs
 from neurodyn.causal import page_support as support
@@ -63,17 +63,7 @@ def test_every_chart_compiles_fills_its_container_and_speaks_words(tiny, sweep):
     _, records = tiny
     names = ({m.name for m in metrics(TINY)} | {m.name for m in sweep_metrics(SWEEP)}) - {"step"}  # a word too
     for chart in _charts(records, sweep):
-        spec = chart.to_dict()
-        inner = spec["layer"][0] if "layer" in spec else spec
-        assert spec.get("width", inner.get("width")) == "container"
-        shown = list(titles(spec))
-        assert shown
-        for title in shown:
-            assert title not in names and "_" not in title, title
-        for rows in layer_rows(spec):
-            assert rows
-            for row in rows:
-                assert "_" not in str(row.get("model", "")), row
+        assert_container_and_words(chart.to_dict(), names, ("model",), rows_required=True)
 
 
 @pytest.mark.parametrize("score", ["h1", "mrr"])

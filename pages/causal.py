@@ -6,7 +6,7 @@ import streamlit as st
 from neurodyn import ui
 from neurodyn.causal import figures as figs
 from neurodyn.causal import page_support as support
-from neurodyn.causal.experiment import MODEL_LABELS, MODELS
+from neurodyn.causal.experiment import MODEL_LABELS, trained
 from neurodyn.viz.graph import graph_html
 
 ui.header(
@@ -71,14 +71,15 @@ def draw(records, config):
     if t_latent.open:
         with t_latent:
             latents = figs.latest_latents(records)
-            cols = st.columns(len(MODELS))
-            for m, col in zip(MODELS, cols):
+            kinds = trained(config)
+            cols = st.columns(len(kinds))
+            for m, col in zip(kinds, cols):
                 ui.chart(lambda m=m: figs.latent_chart(latents, m), key=f"causal.latent.{m}", version=evals,
                          container=col)
             st.caption("How to read this: each point is a test image, placed by the model's latent state (all "
                        "objects) on its top two principal components and coloured by the first object's colour. "
                        "Separate clusters mean the model tells those states apart. "
-                       + ", ".join(MODEL_LABELS[m] for m in MODELS) + ".")
+                       + ", ".join(MODEL_LABELS[m] for m in kinds) + ".")
 
 
 with tab_models:

@@ -31,8 +31,8 @@ from neurodyn.core.seeding import derive_seed, resolve_device
 from neurodyn.core.spec import Metric
 
 __all__ = ["Config", "SweepConfig", "PRESETS", "SWEEP_PRESETS", "MODELS", "MODEL_LABELS", "HORIZONS", "metrics",
-           "sweep_metrics", "CausalExperiment", "SweepExperiment", "build", "build_sweep", "make_world", "eval_points",
-           "total_steps"]
+           "sweep_metrics", "trained", "CausalExperiment", "SweepExperiment", "build", "build_sweep", "make_world",
+           "eval_points", "total_steps"]
 
 MODELS: tuple[str, ...] = ("monolithic", "modular", "gnn")
 MODEL_LABELS = {"monolithic": "monolithic MLP", "modular": "modular (one module per object)",
@@ -61,6 +61,10 @@ class Config:
     stochastic: bool = param(False, label="stochastic mechanisms",
                              help="sample each new colour from its mechanism's softmax instead of taking the most "
                              "likely one (caps the reachable H@1 below 1)")
+    use_monolithic: bool = param(True, label="train the monolithic MLP", help="one network over all objects")
+    use_modular: bool = param(True, label="train the modular model", help="one transition module per object")
+    use_gnn: bool = param(True, label="train the graph network (C-SWM)", help="messages between every pair of "
+                          "objects")
     effect_negative: bool = param(True, label="effect negatives (project option)",
                                   help="also push apart the states before and after a transition that changed the "
                                   "image (card §3; not in the paper, whose loss is the hinge alone)")
@@ -79,6 +83,12 @@ class Config:
                             help="steps between two rankings on the test paths")
     seed: int = param(0, min=0, max=2**31 - 1, label="seed", help="world, data, initialisation and batches")
     device: str = param("auto", choices=("auto", "cpu", "cuda"), label="device", help="torch device")
+
+
+    def __post_init__(self) -> None:
+        if not (self.use_monolithic or self.use_modular or self.use_gnn):
+            raise ValueError("no world model to train: switch on at least one of the monolithic, modular and graph "
+                             "network models")
 
 
 @dataclass(frozen=True)
@@ -117,11 +127,17 @@ PRESETS: dict[str, Config] = {
 SWEEP_PRESETS: dict[str, SweepConfig] = {"small": SweepConfig(), "paper": SweepConfig(sizes="3,5,7", steps=5000)}
 
 
+def trained(config: Config) -> tuple[str, ...]:
+    """The world models a run trains, in the order of :data:`MODELS`."""
+    use = {"monolithic": config.use_monolithic, "modular": config.use_modular, "gnn": config.use_gnn}
+    return tuple(m for m in MODELS if use[m])
+
+
 def metrics(config: Config) -> tuple[Metric, ...]:
-    """Declared metrics of a ``causal`` run: the step, each model's loss, and its ranking scores."""
+    """Declared metrics of a ``causal`` run: the step, each trained model's loss, and its ranking scores."""
     out = [Metric("step", "", "Adam steps taken by each model"), Metric("evaluated_at", "", "step of the latest "
                                                                                            "ranking")]
-    for m in MODELS:
+    for m in trained(config):
         out.append(Metric(f"loss_{m}", "", f"{MODEL_LABELS[m]}: contrastive loss (mean of the last steps)"))
         for k in HORIZONS:
             out += [Metric(f"h1_k{k}_{m}", "", f"{MODEL_LABELS[m]}: H@1 at k = {k}, pessimistic rule, de-duplicated"),
@@ -150,7 +166,7 @@ def total_steps(config: Config) -> int:
     """Records of a ``causal`` run: training chunks (never across an evaluation) plus one per model and evaluation."""
     points = eval_points(config)
     chunks = sum(math.ceil((b - a) / config.steps_per_record) for a, b in zip(points[:-1], points[1:]))
-    return chunks + len(points) * len(MODELS)
+    return chunks + len(points) * len(trained(config))
 
 
 def make_world(config: Config, batch: int) -> ChemistryBatch:
@@ -190,19 +206,20 @@ class CausalExperiment:
                         "colors_before": C[0, 0], "colors_after": C[0, 1], "action": int(A[0, 0]),
                         "positions": world.positions[0].copy()}
         self.test = self._test_paths(cfg)
+        self.kinds = trained(cfg)
         self.models = {m: WorldModel(m, cfg.n_objects, cfg.n_colors, self.image_shape, latent_dim=cfg.latent_dim,
                                      action_aware=cfg.action_aware and m == "gnn",
                                      generator=torch.Generator().manual_seed(_seed(cfg.seed, "init", m)))
-                       .to(self.device) for m in MODELS}
+                       .to(self.device) for m in self.kinds}
         self.opts = {m: torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # fused: 10 ms less per step
                      for m, model in self.models.items()}
         self.batch_gen = torch.Generator().manual_seed(_seed(cfg.seed, "batches"))
-        self.neg_gens = {m: torch.Generator().manual_seed(_seed(cfg.seed, "negatives", m)) for m in MODELS}
+        self.neg_gens = {m: torch.Generator().manual_seed(_seed(cfg.seed, "negatives", m)) for m in self.kinds}
         self.it, self.k = 0, 0
         self.eval_points = eval_points(cfg)
         self.total_steps = total_steps(cfg)
-        self._pending: list[str] = list(MODELS)  # the evaluation at step 0 first
-        self._losses = {m: 0.0 for m in MODELS}
+        self._pending: list[str] = list(self.kinds)  # the evaluation at step 0 first
+        self._losses = {m: 0.0 for m in self.kinds}
         self._scores: dict[str, float] = {}
         self._evaluated_at = 0
 
@@ -236,7 +253,7 @@ class CausalExperiment:
             m = self._pending.pop(0)
             self._evaluate(m)
             self._evaluated_at = self.it
-            if m == MODELS[-1]:
+            if m == self.kinds[-1]:
                 artifacts = {"evaluated": self.it, "latents": self._latents()}
             if self.k == 0:
                 artifacts["example"] = self.example
@@ -245,7 +262,7 @@ class CausalExperiment:
             cfg = self.config
             target = next(p for p in self.eval_points if p > self.it)
             n = min(cfg.steps_per_record, target - self.it)
-            sums = {m: 0.0 for m in MODELS}
+            sums = {m: 0.0 for m in self.kinds}
             for _ in range(n):
                 idx = torch.randint(0, len(self.actions), (cfg.batch,), generator=self.batch_gen).to(self.device)
                 for m, model in self.models.items():
@@ -259,7 +276,7 @@ class CausalExperiment:
             self._losses = {m: s / n for m, s in sums.items()}
             self.it += n
             if self.it == target:
-                self._pending = list(MODELS)
+                self._pending = list(self.kinds)
         rec = Record(self.k, self._metrics(), artifacts)
         self.k += 1
         return rec
@@ -292,7 +309,7 @@ class CausalExperiment:
 
     def _metrics(self) -> dict[str, float]:
         out = {"step": float(self.it), "evaluated_at": float(self._evaluated_at)}
-        for m in MODELS:
+        for m in self.kinds:
             out[f"loss_{m}"] = self._losses[m]
             for k in HORIZONS:
                 for name in (f"h1_k{k}_{m}", f"mrr_k{k}_{m}", f"h1_k{k}_{m}_paper", f"mrr_k{k}_{m}_paper"):

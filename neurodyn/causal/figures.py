@@ -53,7 +53,8 @@ def ranking_chart(records: Sequence[Record], *, score: str = "h1", rule: str = "
     """
     suffix = "" if rule == "pessimistic" else "_paper"
     rows = [{"step": e["evaluated_at"], "model": MODEL_LABELS[m], "horizon": f"k = {k}",
-             "value": e[f"{score}_k{k}_{m}{suffix}"]} for e in evaluations(records) for m in MODELS for k in HORIZONS]
+             "value": e[f"{score}_k{k}_{m}{suffix}"]} for e in evaluations(records) for m in MODELS for k in HORIZONS
+            if f"{score}_k{k}_{m}{suffix}" in e]  # the models this run trains
     df = pd.DataFrame(rows, columns=["step", "model", "horizon", "value"])
     name = "H@1" if score == "h1" else "MRR"
     title = alt.Title(f"{name} on held-out paths ({RULES[rule]})",
@@ -84,7 +85,8 @@ def loss_chart(records: Sequence[Record], *, height: int = 260) -> alt.Chart:
         if s in seen or s == 0:
             continue
         seen.add(s)
-        rows += [{"step": s, "model": MODEL_LABELS[m], "loss": r.metrics[f"loss_{m}"]} for m in MODELS]
+        rows += [{"step": s, "model": MODEL_LABELS[m], "loss": r.metrics[f"loss_{m}"]} for m in MODELS
+                 if f"loss_{m}" in r.metrics]
     df = pd.DataFrame(rows, columns=["step", "model", "loss"])
     return _finish(alt.Chart(df, title="Contrastive loss").mark_line(strokeWidth=2.5).encode(
         x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="loss"), color=_model_color()), height)

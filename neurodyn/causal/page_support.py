@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from neurodyn.causal.claims import evaluations
-from neurodyn.causal.experiment import MODEL_LABELS, MODELS, Config, SweepConfig, make_world
+from neurodyn.causal.experiment import MODEL_LABELS, Config, SweepConfig, make_world, trained
 from neurodyn.causal.graphs import descendants
 from neurodyn.core.loop import Record
 from neurodyn.core.seeding import derive_seed
@@ -77,7 +77,7 @@ def ranking_text(records: Sequence[Record], config: Config) -> str:
         return "The first ranking (before training) is on its way."
     e = evals[-1]
     parts = [f"{MODEL_LABELS[m]} {e[f'h1_k5_{m}']:.2f} ({e[f'h1_k5_{m}_paper']:.2f} under the paper's rule)"
-             for m in MODELS]
+             for m in trained(config)]
     return (f"H@1 at k = 5 after {int(e['evaluated_at'])} of {config.steps} steps: " + "; ".join(parts) + ". "
             + RULE_TEXT)
 

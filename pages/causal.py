@@ -13,10 +13,11 @@ ui.header(
     "causal",
     note="Chemistry world only, on a small grid of 5-pixel cells, with the card's small encoder (no BatchNorm) and "
     "4 latent numbers per object; mechanisms take their most likely colour unless 'stochastic' is on. Training uses "
-    "the contrastive loss; the effect negatives and action-aware graph edges are project options, labelled as such. "
-    "The reconstruction-trained models and the planning test of the paper are not here. The Physics world is in the "
-    "library (neurodyn/Physics-v0) but not on this page. Expected numbers quoted below were measured on the "
-    "project's prototype (one seed); the paper's tables could not be read.",
+    "the contrastive loss by default; the reconstruction loss trains encoder, decoder and transition together "
+    "instead of in the paper's three stages. The effect negatives and action-aware graph edges are project options, "
+    "labelled as such. The paper's planning test is not here. The Physics world is in the library "
+    "(neurodyn/Physics-v0) but not on this page. Expected numbers quoted below were measured on the project's "
+    "prototype (one seed); the paper's tables could not be read.",
 )
 cfg = ui.controls("causal")
 tab_models, tab_sweep = st.tabs(["A · Three world models", "B · Sweep over N"], key="causal.tab")

@@ -1,9 +1,9 @@
 """Experiments of the causal-induction page (``docs/papers/causal.md §4``).
 
-- ``causal``: three world models (monolithic, modular, GNN) trained with the contrastive loss on the same
-  random-policy transitions of one Chemistry world, on the same batches; every ``eval_every`` steps each is scored on
-  held-out paths by multi-step latent ranking (H@1 and MRR at k = 1 and k = 5), under the paper's tie rule and under
-  the pessimistic rule with de-duplicated targets (card §6, §8).
+- ``causal``: three world models (monolithic, modular, GNN) trained with one loss (contrastive or reconstruction)
+  on the same random-policy transitions of one Chemistry world, on the same batches; every ``eval_every`` steps each
+  is scored on held-out paths by multi-step latent ranking (H@1 and MRR at k = 1 and k = 5), under the paper's tie
+  rule and under the pessimistic rule with de-duplicated targets (card §6, §8).
 - ``causal_sweep``: the same for N = 3, 5, 7 objects one after the other (a background job with progress), giving
   H@1 against N per model.
 
@@ -24,7 +24,7 @@ import torch
 from neurodyn.causal.envs import ChemistryBatch
 from neurodyn.causal.graphs import FAMILIES, descendants
 from neurodyn.causal.metrics import ranking_metrics
-from neurodyn.causal.models import WorldModel, contrastive_loss
+from neurodyn.causal.models import WorldModel, contrastive_loss, reconstruction_loss
 from neurodyn.core.config import param
 from neurodyn.core.loop import Record
 from neurodyn.core.seeding import derive_seed, resolve_device
@@ -32,7 +32,7 @@ from neurodyn.core.spec import Metric
 
 __all__ = ["Config", "SweepConfig", "PRESETS", "SWEEP_PRESETS", "MODELS", "MODEL_LABELS", "HORIZONS", "metrics",
            "sweep_metrics", "trained", "CausalExperiment", "SweepExperiment", "build", "build_sweep", "make_world",
-           "eval_points", "total_steps"]
+           "eval_points", "total_steps", "record_steps"]
 
 MODELS: tuple[str, ...] = ("monolithic", "modular", "gnn")
 MODEL_LABELS = {"monolithic": "monolithic MLP", "modular": "modular (one module per object)",
@@ -65,9 +65,13 @@ class Config:
     use_modular: bool = param(True, label="train the modular model", help="one transition module per object")
     use_gnn: bool = param(True, label="train the graph network (C-SWM)", help="messages between every pair of "
                           "objects")
+    loss: str = param("contrastive", choices=("contrastive", "reconstruction"), label="training loss",
+                      help="contrastive: the C-SWM hinge in latent space; reconstruction: decode the images and "
+                      "predict the next latent (the paper's other family, trained jointly here, not in three stages)")
     effect_negative: bool = param(True, label="effect negatives (project option)",
                                   help="also push apart the states before and after a transition that changed the "
-                                  "image (card §3; not in the paper, whose loss is the hinge alone)")
+                                  "image (card §3; not in the paper, whose loss is the hinge alone)",
+                                  applies=lambda v: v.get("loss") == "contrastive")
     action_aware: bool = param(False, label="graph network edges see the action (project option)",
                                help="append the sender's action to each edge's input, so a node can see an "
                                "intervention on another object (not in the paper)")
@@ -138,7 +142,7 @@ def metrics(config: Config) -> tuple[Metric, ...]:
     out = [Metric("step", "", "Adam steps taken by each model"), Metric("evaluated_at", "", "step of the latest "
                                                                                            "ranking")]
     for m in trained(config):
-        out.append(Metric(f"loss_{m}", "", f"{MODEL_LABELS[m]}: contrastive loss (mean of the last steps)"))
+        out.append(Metric(f"loss_{m}", "", f"{MODEL_LABELS[m]}: training loss (mean of the last steps)"))
         for k in HORIZONS:
             out += [Metric(f"h1_k{k}_{m}", "", f"{MODEL_LABELS[m]}: H@1 at k = {k}, pessimistic rule, de-duplicated"),
                     Metric(f"mrr_k{k}_{m}", "", f"{MODEL_LABELS[m]}: MRR at k = {k}, pessimistic rule, "
@@ -162,10 +166,17 @@ def eval_points(config: Config) -> list[int]:
     return sorted({0, *range(config.eval_every, config.steps, config.eval_every), config.steps})
 
 
+def record_steps(config: Config) -> int:
+    """Adam steps per training record: ``steps_per_record``, halved for the reconstruction loss (its decoder doubles
+    a step's cost; a record stays well under half a second)."""
+    return config.steps_per_record if config.loss == "contrastive" else max(1, config.steps_per_record // 2)
+
+
 def total_steps(config: Config) -> int:
     """Records of a ``causal`` run: training chunks (never across an evaluation) plus one per model and evaluation."""
     points = eval_points(config)
-    chunks = sum(math.ceil((b - a) / config.steps_per_record) for a, b in zip(points[:-1], points[1:]))
+    per = record_steps(config)
+    chunks = sum(math.ceil((b - a) / per) for a, b in zip(points[:-1], points[1:]))
     return chunks + len(points) * len(trained(config))
 
 
@@ -209,6 +220,7 @@ class CausalExperiment:
         self.kinds = trained(cfg)
         self.models = {m: WorldModel(m, cfg.n_objects, cfg.n_colors, self.image_shape, latent_dim=cfg.latent_dim,
                                      action_aware=cfg.action_aware and m == "gnn",
+                                     decoder=cfg.loss == "reconstruction",
                                      generator=torch.Generator().manual_seed(_seed(cfg.seed, "init", m)))
                        .to(self.device) for m in self.kinds}
         self.opts = {m: torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # fused: 10 ms less per step
@@ -246,7 +258,7 @@ class CausalExperiment:
         return self.k >= self.total_steps
 
     def step(self) -> Record:
-        """One unit of work: one model's evaluation on the test paths, or ``steps_per_record`` training steps of
+        """One unit of work: one model's evaluation on the test paths, or :func:`record_steps` training steps of
         every model on the same batches."""
         artifacts: dict[str, Any] = {}
         if self._pending:
@@ -261,14 +273,17 @@ class CausalExperiment:
         else:
             cfg = self.config
             target = next(p for p in self.eval_points if p > self.it)
-            n = min(cfg.steps_per_record, target - self.it)
+            n = min(record_steps(cfg), target - self.it)
             sums = {m: 0.0 for m in self.kinds}
             for _ in range(n):
                 idx = torch.randint(0, len(self.actions), (cfg.batch,), generator=self.batch_gen).to(self.device)
                 for m, model in self.models.items():
                     model.train()
-                    loss, _ = contrastive_loss(model, self.obs[idx], self.actions[idx], self.next_obs[idx],
-                                               effect_negative=cfg.effect_negative, generator=self.neg_gens[m])
+                    if cfg.loss == "contrastive":
+                        loss, _ = contrastive_loss(model, self.obs[idx], self.actions[idx], self.next_obs[idx],
+                                                   effect_negative=cfg.effect_negative, generator=self.neg_gens[m])
+                    else:
+                        loss, _ = reconstruction_loss(model, self.obs[idx], self.actions[idx], self.next_obs[idx])
                     self.opts[m].zero_grad(set_to_none=True)
                     loss.backward()
                     self.opts[m].step()

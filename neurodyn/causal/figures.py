@@ -4,7 +4,7 @@ Pure builders from the records of :mod:`neurodyn.causal.experiment`; no streamli
 width (exported copies get a fixed width from ``fixed_width``).
 
 - :func:`ranking_chart`: H@1 or MRR of each model over training, at k = 1 and k = 5, under one rule.
-- :func:`loss_chart`: the contrastive loss of each model.
+- :func:`loss_chart`: the training loss of each model.
 - :func:`sweep_chart`: final H@1 at k = 5 against the number of objects, one line per model.
 - :func:`latent_chart`: one model's latents of the test images on their top two principal components.
 - :func:`intervention_images`: the example transition before and after, enlarged, the intervened object outlined.
@@ -72,7 +72,7 @@ def ranking_chart(records: Sequence[Record], *, score: str = "h1", rule: str = "
 
 
 def loss_chart(records: Sequence[Record], *, height: int = 260) -> alt.Chart:
-    """The contrastive loss of each model (mean over the steps of a record).
+    """The training loss of each model (mean over the steps of a record).
 
     Returns
     -------
@@ -88,7 +88,7 @@ def loss_chart(records: Sequence[Record], *, height: int = 260) -> alt.Chart:
         rows += [{"step": s, "model": MODEL_LABELS[m], "loss": r.metrics[f"loss_{m}"]} for m in MODELS
                  if f"loss_{m}" in r.metrics]
     df = pd.DataFrame(rows, columns=["step", "model", "loss"])
-    return _finish(alt.Chart(df, title="Contrastive loss").mark_line(strokeWidth=2.5).encode(
+    return _finish(alt.Chart(df, title="Training loss").mark_line(strokeWidth=2.5).encode(
         x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="loss"), color=_model_color()), height)
 
 

@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["KINDS", "WorldModel", "contrastive_loss", "energy", "grid_size", "reference_parameter_count"]
+__all__ = ["KINDS", "WorldModel", "contrastive_loss", "reconstruction_loss", "energy", "grid_size",
+           "reference_parameter_count"]
 
 KINDS = ("monolithic", "modular", "gnn")
 
@@ -86,6 +87,16 @@ def _conv(c_in: int, c_out: int, kernel: int, stride: int, generator: torch.Gene
     bound = math.sqrt(6.0 / ((c_in + c_out) * kernel * kernel))
     with torch.no_grad():
         layer.weight.copy_(_uniform((c_out, c_in, kernel, kernel), bound, generator))
+        layer.bias.zero_()
+    return layer
+
+
+def _deconv(c_in: int, c_out: int, kernel: int, stride: int, generator: torch.Generator) -> nn.ConvTranspose2d:
+    """``nn.ConvTranspose2d`` with Xavier-uniform weights from ``generator`` and zero biases (as :func:`_conv`)."""
+    layer = nn.utils.skip_init(nn.ConvTranspose2d, c_in, c_out, kernel, stride=stride)
+    bound = math.sqrt(6.0 / ((c_in + c_out) * kernel * kernel))
+    with torch.no_grad():
+        layer.weight.copy_(_uniform((c_in, c_out, kernel, kernel), bound, generator))
         layer.bias.zero_()
     return layer
 
@@ -255,6 +266,10 @@ class WorldModel(nn.Module):
         Source of every initial weight; a fresh generator seeded with 0 when omitted (the global RNG is never used).
     grid : int, optional
         Cells per side, overriding ceil(sqrt(N)) + 1 (e.g. to match an environment with a different layout).
+    decoder : bool, default False
+        Add an image decoder for :func:`reconstruction_loss`: the encoder's layers mirrored, an MLP from each slot's
+        latent (the flat latent for the monolithic kind) to its maps, then ConvTranspose(maps * N -> 32, kernel =
+        stride = cell) -> ReLU -> Conv(32 -> 3, 1x1) giving pixel logits (card §2.5's decoder at the SMALL sizes).
 
     Attributes
     ----------
@@ -268,7 +283,8 @@ class WorldModel(nn.Module):
 
     def __init__(self, kind: str, n_objects: int, actions_per_object: int, image_shape: tuple[int, int, int], *,
                  latent_dim: int = 4, maps_per_slot: int = 4, encoder_width: int = 64, transition_width: int = 128,
-                 action_aware: bool = False, generator: torch.Generator | None = None, grid: int | None = None) -> None:
+                 action_aware: bool = False, generator: torch.Generator | None = None, grid: int | None = None,
+                 decoder: bool = False) -> None:
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
@@ -301,6 +317,15 @@ class WorldModel(nn.Module):
         else:
             self.transition_net = _GNNTransition(n_objects, latent_dim, actions_per_object, transition_width,
                                                  action_aware, gen)
+        self.object_decoder: nn.Module | None = None
+        self.image_decoder: nn.Module | None = None
+        if decoder:
+            if kind == "monolithic":
+                self.object_decoder = _mlp(n_objects * latent_dim, encoder_width, n_objects * slot_in, gen)
+            else:
+                self.object_decoder = _mlp(latent_dim, encoder_width, slot_in, gen)
+            self.image_decoder = nn.Sequential(_deconv(maps_per_slot * n_objects, 32, self.cell, self.cell, gen),
+                                               nn.ReLU(), _conv(32, 3, 1, 1, gen))
 
     def encode(self, obs: Tensor) -> Tensor:
         """Latent of every object.
@@ -318,6 +343,24 @@ class WorldModel(nn.Module):
         if self.kind == "monolithic":
             return self.object_encoder(maps.reshape(b, -1)).view(b, self.n_objects, self.latent_dim)
         return self.object_encoder(maps.reshape(b, self.n_objects, -1))
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Pixel logits of the image a latent stands for (models built with ``decoder=True``).
+
+        Parameters
+        ----------
+        z : Tensor, shape (B, N, D)
+
+        Returns
+        -------
+        Tensor, shape (B, 3, H, W)
+        """
+        if self.object_decoder is None or self.image_decoder is None:
+            raise ValueError("this world model has no decoder: build it with decoder=True")
+        b = z.shape[0]
+        flat = z.reshape(b, -1) if self.kind == "monolithic" else z
+        maps = self.object_decoder(flat).reshape(b, self.maps_per_slot * self.n_objects, self.grid, self.grid)
+        return self.image_decoder(maps)
 
     def action_one_hot(self, action: Tensor) -> Tensor:
         """One-hot actions.
@@ -417,6 +460,38 @@ def contrastive_loss(model: WorldModel, obs: Tensor, action: Tensor, next_obs: T
     loss = positive + hinge + effect
     stats = {"loss": loss.item(), "positive": positive.item(), "hinge": hinge.item(), "effect": effect.item()}
     return loss, stats
+
+
+def reconstruction_loss(model: WorldModel, obs: Tensor, action: Tensor,
+                        next_obs: Tensor) -> tuple[Tensor, dict[str, float]]:
+    """The reference's reconstruction objective in its joint (third-stage) form (card §2.6).
+
+    L = [BCE(dec(z), obs) + BCE(dec(z_hat'), next_obs) + ||z_hat' - z'||²] / B, with z = enc(obs), z' = enc(next_obs),
+    z_hat' = transition(z, a), BCE-with-logits and squares summed over pixels and latents. The reference trains this
+    in three stages (auto-encoder, then transition, then all); here every part trains jointly from the start.
+
+    Parameters
+    ----------
+    model : WorldModel
+        Built with ``decoder=True``.
+    obs, next_obs : Tensor, shape (B, 3, H, W)
+        Pixels in [0, 1].
+    action : Tensor of int64, shape (B,)
+
+    Returns
+    -------
+    loss : Tensor, scalar
+    stats : dict
+        "loss", "reconstruction" (both images) and "latent" as floats.
+    """
+    b = obs.shape[0]
+    z, z_next = model.encode(torch.cat([obs, next_obs])).split(b)
+    z_hat = model.transition(z, action)
+    recon = (F.binary_cross_entropy_with_logits(model.decode(z), obs, reduction="sum")
+             + F.binary_cross_entropy_with_logits(model.decode(z_hat), next_obs, reduction="sum")) / b
+    latent = ((z_hat - z_next) ** 2).sum() / b
+    loss = recon + latent
+    return loss, {"loss": loss.item(), "reconstruction": recon.item(), "latent": latent.item()}
 
 
 # ---------------------------------------------------------------------------------------------- reference param count

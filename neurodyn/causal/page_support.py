@@ -20,9 +20,9 @@ INTRO = (
     "function of its parents' colours in a causal graph; an action recolours one object (an intervention) and the "
     "change cascades to its descendants. Three **world models** see only the images and the actions: a monolithic "
     "MLP over all objects at once, a modular model with one transition module per object, and a graph network "
-    "(C-SWM). Each is trained with a contrastive loss to predict the next state in its latent space, and is scored "
-    "by ranking: from a held-out image and k actions, is the predicted latent closest to the latent of the true "
-    "outcome, among all test outcomes (H@1), and how high does it rank (MRR)? The paper's claim: models with "
+    "(C-SWM). Each learns to predict the next state in its latent space (by default with a contrastive loss), and "
+    "is scored by ranking: from a held-out image and k actions, is the predicted latent closest to the latent of the "
+    "true outcome, among all test outcomes (H@1), and how high does it rank (MRR)? The paper's claim: models with "
     "explicit object structure induce the dynamics better, and more so as the graph grows."
 )
 RULE_TEXT = (

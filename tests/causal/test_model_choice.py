@@ -62,3 +62,16 @@ def test_structure_claim_judges_the_trained_structured_models(two_models):
     lone = replace(TINY, use_modular=False, use_gnn=False)
     res = structure_rule(list(run(build(lone))), lone)
     assert res.verdict == INCONCLUSIVE and res.detail.startswith("Needs the monolithic model")
+
+
+def test_reconstruction_loss_trains_a_decoder_and_halves_the_record():
+    from neurodyn.causal.experiment import record_steps
+
+    cfg = replace(TINY, loss="reconstruction", use_gnn=False)
+    exp = build(cfg)
+    assert all(m.image_decoder is not None for m in exp.models.values())
+    assert record_steps(cfg) == TINY.steps_per_record // 2
+    records = list(run(exp))
+    assert len(records) == total_steps(cfg) and records[-1].metrics["step"] == cfg.steps
+    assert all(r.metrics["loss_monolithic"] > 0 for r in records if r.metrics["step"] > 0)
+    assert build(TINY).models["modular"].image_decoder is None  # the contrastive default builds none

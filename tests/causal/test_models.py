@@ -203,3 +203,35 @@ def test_contrastive_training_reduces_loss():
         losses.append(stats["loss"])
     first, last = sum(losses[:20]) / 20, sum(losses[-30:]) / 30
     assert last < 0.3 * first, (first, last)
+
+
+def test_reconstruction_loss_is_the_sum_of_its_terms_and_trains():
+    """The joint form of card §2.6: BCE of both decoded images plus the latent error, summed and divided by B."""
+    import torch.nn.functional as F
+
+    from neurodyn.causal.models import reconstruction_loss
+
+    gen = torch.Generator().manual_seed(4)
+    model = WorldModel("modular", 3, 2, (3, 15, 15), decoder=True, generator=torch.Generator().manual_seed(1))
+    obs = (torch.rand(8, 3, 15, 15, generator=gen) > 0.7).float()  # binary pixels: the BCE can fall towards 0
+    nxt = (torch.rand(8, 3, 15, 15, generator=gen) > 0.7).float()
+    act = torch.randint(0, 6, (8,), generator=gen)
+    loss, stats = reconstruction_loss(model, obs, act, nxt)
+    z, z2 = model.encode(obs), model.encode(nxt)
+    zh = model.transition(z, act)
+    want = (F.binary_cross_entropy_with_logits(model.decode(z), obs, reduction="sum")
+            + F.binary_cross_entropy_with_logits(model.decode(zh), nxt, reduction="sum")
+            + ((zh - z2) ** 2).sum()) / 8
+    assert loss.item() == pytest.approx(want.item(), rel=1e-5)
+    assert stats["loss"] == pytest.approx(stats["reconstruction"] + stats["latent"], rel=1e-6)
+    assert model.decode(z).shape == (8, 3, 15, 15)
+    with pytest.raises(ValueError, match="no decoder"):
+        WorldModel("gnn", 3, 2, (3, 15, 15)).decode(z)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = loss.item()
+    for _ in range(100):
+        loss, _ = reconstruction_loss(model, obs, act, nxt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.8 * first

@@ -81,22 +81,15 @@ def _linear(d_in: int, d_out: int, generator: torch.Generator) -> nn.Linear:
     return layer
 
 
-def _conv(c_in: int, c_out: int, kernel: int, stride: int, generator: torch.Generator) -> nn.Conv2d:
-    """``nn.Conv2d`` with Xavier-uniform weights (gain 1) from ``generator`` and zero biases (reference init)."""
-    layer = nn.utils.skip_init(nn.Conv2d, c_in, c_out, kernel, stride=stride)
+def _conv(c_in: int, c_out: int, kernel: int, stride: int, generator: torch.Generator, *,
+          transposed: bool = False) -> nn.Conv2d | nn.ConvTranspose2d:
+    """``nn.Conv2d`` (or ``nn.ConvTranspose2d``) with Xavier-uniform weights (gain 1) from ``generator`` and zero
+    biases (reference init)."""
+    cls = nn.ConvTranspose2d if transposed else nn.Conv2d
+    layer = nn.utils.skip_init(cls, c_in, c_out, kernel, stride=stride)
     bound = math.sqrt(6.0 / ((c_in + c_out) * kernel * kernel))
     with torch.no_grad():
-        layer.weight.copy_(_uniform((c_out, c_in, kernel, kernel), bound, generator))
-        layer.bias.zero_()
-    return layer
-
-
-def _deconv(c_in: int, c_out: int, kernel: int, stride: int, generator: torch.Generator) -> nn.ConvTranspose2d:
-    """``nn.ConvTranspose2d`` with Xavier-uniform weights from ``generator`` and zero biases (as :func:`_conv`)."""
-    layer = nn.utils.skip_init(nn.ConvTranspose2d, c_in, c_out, kernel, stride=stride)
-    bound = math.sqrt(6.0 / ((c_in + c_out) * kernel * kernel))
-    with torch.no_grad():
-        layer.weight.copy_(_uniform((c_in, c_out, kernel, kernel), bound, generator))
+        layer.weight.copy_(_uniform(tuple(layer.weight.shape), bound, generator))
         layer.bias.zero_()
     return layer
 
@@ -324,8 +317,8 @@ class WorldModel(nn.Module):
                 self.object_decoder = _mlp(n_objects * latent_dim, encoder_width, n_objects * slot_in, gen)
             else:
                 self.object_decoder = _mlp(latent_dim, encoder_width, slot_in, gen)
-            self.image_decoder = nn.Sequential(_deconv(maps_per_slot * n_objects, 32, self.cell, self.cell, gen),
-                                               nn.ReLU(), _conv(32, 3, 1, 1, gen))
+            upsample = _conv(maps_per_slot * n_objects, 32, self.cell, self.cell, gen, transposed=True)
+            self.image_decoder = nn.Sequential(upsample, nn.ReLU(), _conv(32, 3, 1, 1, gen))
 
     def encode(self, obs: Tensor) -> Tensor:
         """Latent of every object.

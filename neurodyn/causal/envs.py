@@ -62,8 +62,19 @@ def _check_int(name: str, value: int, minimum: int) -> int:
     return int(value)
 
 
+def grid_size(n_objects: int) -> int:
+    """Cells per image side for N objects by default: g = ceil(sqrt(N)) + 1 (N = 3 -> 3, N = 5..9 -> 4).
+
+    Examples
+    --------
+    >>> [grid_size(n) for n in (3, 4, 5, 7)]
+    [3, 3, 4, 4]
+    """
+    return math.isqrt(n_objects - 1) + 2  # = ceil(sqrt(N)) + 1 in integer arithmetic
+
+
 def _grid_size(n: int, grid: int | None) -> int:
-    g = math.ceil(math.sqrt(n)) + 1 if grid is None else _check_int("grid", grid, 1)
+    g = grid_size(n) if grid is None else _check_int("grid", grid, 1)
     if n > g * g:
         raise ValueError(f"more objects than cells: n = {n} objects do not fit on a {g}x{g} grid ({g * g} cells)")
     return g

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from neurodyn.causal.claims import evaluations
+from neurodyn.causal.envs import grid_size
 from neurodyn.causal.experiment import HORIZONS, MODEL_LABELS, MODELS, SweepConfig
 from neurodyn.core.loop import Record
 from neurodyn.viz.theme import color_scale, fixed_width
@@ -161,8 +162,7 @@ def intervention_images(example: dict[str, Any], n_colors: int, *, scale: int = 
     out = []
     H = np.asarray(example["before"]).shape[1]
     positions = np.asarray(example["positions"])
-    g = int(np.ceil(np.sqrt(len(positions)))) + 1
-    cell = H // g
+    cell = H // grid_size(len(positions))
     for key in ("before", "after"):
         img = (np.clip(np.asarray(example[key], dtype=float), 0, 1).transpose(1, 2, 0) * 255).astype(np.uint8)
         img = np.kron(img, np.ones((scale, scale, 1), dtype=np.uint8))

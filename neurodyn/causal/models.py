@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from neurodyn.causal.envs import grid_size  # the worlds' layout: the encoder's grid is theirs
+
 __all__ = ["KINDS", "WorldModel", "contrastive_loss", "reconstruction_loss", "energy", "grid_size",
            "reference_parameter_count"]
 
@@ -51,17 +53,6 @@ def energy(x: Tensor, y: Tensor, sigma: float = 0.5) -> Tensor:
     [6.0]
     """
     return (x - y).pow(2).sum(-1).mean(-1) / (2.0 * sigma ** 2)
-
-
-def grid_size(n_objects: int) -> int:
-    """Cells per image side for N objects in the SMALL preset: g = ceil(sqrt(N)) + 1 (N = 3 -> 3, N = 5..9 -> 4).
-
-    Examples
-    --------
-    >>> [grid_size(n) for n in (3, 4, 5, 7)]
-    [3, 3, 4, 4]
-    """
-    return math.isqrt(n_objects - 1) + 2  # = ceil(sqrt(N)) + 1 in integer arithmetic
 
 
 # ----------------------------------------------------------------------------------------------------- initialisation

@@ -211,8 +211,9 @@ def heat_chart(rec: Record, *, height: int = 420) -> alt.Chart:
     axis = alt.Axis(values=firsts, labelExpr=" 'digit ' + " + _digit_expr(firsts, digit), grid=False)
     return _finish(alt.Chart(df, title=f"Kernel between probe images at step {int(rec.artifacts['checkpoint'])}")
                    .mark_rect().encode(
-                       x=alt.X("j:O", title="probe image (sorted by digit)", axis=axis),
-                       y=alt.Y("i:O", title="probe image (sorted by digit)", axis=axis),
+                       x=alt.X("j:O", title="probe images, sorted by digit", axis=axis),
+                       # the row labels ("digit 3") say it; a rotated title beside them was cut off in a half column
+                       y=alt.Y("i:O", title=None, axis=axis),
                        color=alt.Color("cosine:Q", title="cosine", scale=alt.Scale(scheme="blueorange",
                                                                                    domain=[-1, 1])),
                        tooltip=[alt.Tooltip("digit_i:Q", title="digit (row)"),

@@ -32,9 +32,9 @@ RULE_TEXT = (
     "checks use the pessimistic rule."
 )
 SWEEP_INTRO = (
-    "The same three models trained on worlds of N = 3, 5 and 7 objects (the chosen graph family), one after the "
-    "other, with the final H@1 at k = 5 of each. The claim: the structured models' lead over the monolithic one "
-    "grows with N. One seed per size: read the gaps, not the decimals."
+    "The same three models trained on worlds of each size in the sweep settings (N = 3, 5 and 7 by default; the "
+    "chosen graph family), one after the other, with the final H@1 at k = 5 of each. The claim: the structured "
+    "models' lead over the monolithic one grows with N. One seed per size: read the gaps, not the decimals."
 )
 
 

@@ -15,11 +15,7 @@ st.markdown(
 )
 
 # Papers whose package is not written yet: (title, arXiv id, claim). Each moves to its own package's SPEC when built.
-PLANNED = (
-    ("Efficient and robust multi-task learning in the brain with modular latent primitives", "2105.14108",
-     "A few pre-trained recurrent modules, recombined, learn new tasks with far fewer parameter updates and more "
-     "robustly than one network trained on all."),
-)
+PLANNED = ()  # every planned paper has its page now
 
 ready = registry.papers()
 st.subheader(f"Papers ({len(ready)} of {len(ready) + len(PLANNED)} pages ready)")

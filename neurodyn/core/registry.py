@@ -22,7 +22,7 @@ __all__ = ["PACKAGES", "ExperimentSpec", "PaperSpec", "papers", "paper", "paper_
 
 #: The paper packages under ``neurodyn/``, in the order the dashboard lists them.
 PACKAGES: tuple[str, ...] = ("attention", "lyapunov", "lead", "udemd", "brims", "activations", "starvation",
-                             "alignment", "causal")
+                             "alignment", "causal", "multitask")
 
 _extra: list[str] = [p.strip() for p in os.environ.get("NEURODYN_EXTRA_PAPERS", "").split(",") if p.strip()]
 _loaded: dict[str, PaperSpec] = {}

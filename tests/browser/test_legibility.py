@@ -36,6 +36,8 @@ PANELS = {
     "alignment": ("preset=small&steps=500", [(None, "▶ Start")]),
     "causal": ("preset=small&steps=100&eval_every=50&sweep.preset=small&sweep.sizes=3,4&sweep.steps=100",
                [(None, "▶ Start"), ("B · Sweep over N", "▶ Start sweep")]),
+    "multitask": ("preset=small&steps_per_task=20&pretrain_steps=15&levels=1&draws=1&eval_trials=32",
+                  [(None, "▶ Start")]),
 }
 
 #: Visible Vega charts narrower than the block that holds them (beyond a few pixels of padding).

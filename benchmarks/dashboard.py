@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from neurodyn.ui.live import LIVE_CHART_CSS  # a run's charts, not a page's pre-run preview
+from neurodyn.ui.live import LIVE_CHART_CSS, page_status_text  # LIVE_CHART_CSS: a run's charts, not a preview
 from neurodyn.ui.warmup import STATUS_PREFIX, wait_for_warmup
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -198,8 +198,7 @@ def measure_page(browser, url: str, paper, timeout_s: float = 120.0, tab: str | 
     # the first change seen to the last one before "Done" (a run shorter than the window still gives a rate)
     stamps, last, t_end = [], None, time.perf_counter() + 5.0
     while time.perf_counter() < t_end:
-        loc = page.locator('[data-testid="stProgress"]')
-        txt = loc.first.inner_text() if loc.count() else None
+        txt = page_status_text(page)
         if txt and txt.startswith("Done"):
             break
         if txt and txt != last:
@@ -245,6 +244,7 @@ ALL_PANELS = (
     ("alignment", None, "▶ Start"),
     ("causal", None, "▶ Start"),
     ("causal", "B · Sweep over N", "▶ Start sweep"),
+    ("multitask", None, "▶ Start"),
 )
 
 #: The other user's run in the two-session column: BRIMs' ``small`` preset, the longest torch training, restarted
@@ -253,8 +253,7 @@ BACKGROUND = ("brims", None, "▶ Start")
 
 
 def _progress_text(page) -> str:
-    loc = page.locator('[data-testid="stProgress"]:visible')
-    return loc.first.inner_text() if loc.count() else ""
+    return page_status_text(page)
 
 
 def _done_or_stopped(page) -> bool:

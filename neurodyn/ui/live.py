@@ -1,8 +1,9 @@
 """Live runs on a page: Start/Stop, status and progress, a redraw a few times per second, downloads.
 
-Training runs in a worker of :mod:`neurodyn.core.jobs`, never in the script body. Two fragments rerun on timers
-while the run is active: the status line (the job's heartbeat, progress and ETA) about twice a second, and the claim
-checks and figures (the records taken so far handed to the page's ``draw`` function) every two seconds. Stop sets the
+Training runs in a worker of :mod:`neurodyn.core.jobs`, never in the script body. While the run is active the status
+line (progress and ETA) redraws itself in the browser about twice a second from a file the server keeps up to date
+(:mod:`neurodyn.ui.status_feed`), and a fragment reruns every two seconds to redraw the claim checks and figures
+(the records taken so far handed to the page's ``draw`` function) and send the job's heartbeat. Stop sets the
 job's cancel flag from a button callback; the worker stops after the current step (under a second) and the records
 taken so far stay on screen and in the downloads.
 """
@@ -21,8 +22,10 @@ from neurodyn.core.loop import Record
 from neurodyn.ui.charts import reset as reset_charts
 from neurodyn.ui.claims import claims_panel
 from neurodyn.ui.export import downloads
+from neurodyn.ui.status_feed import show as show_status
+from neurodyn.ui.status_feed import status_line
 
-__all__ = ["header", "live", "session_id", "current_job"]
+__all__ = ["header", "live", "session_id", "current_job", "page_status_text", "LIVE_CHART_CSS", "STATUS_FRAME_CSS"]
 
 DrawFn = Callable[[Sequence[Record], Any], Any]
 
@@ -96,6 +99,35 @@ def _stop(job: Job) -> None:
 #: CSS selector of a chart drawn by a run, not by a page's pre-run preview (for browser tests and benchmarks).
 LIVE_CHART_CSS = '[data-testid="stVegaLiteChart"]:not([class*="-preview"] [data-testid="stVegaLiteChart"])'
 
+#: CSS selector of the self-redrawing status line of a queued or running run (an iframe; see ``status_feed``).
+STATUS_FRAME_CSS = 'iframe[title="neurodyn.ui.status_feed.status"]'
+
+
+def page_status_text(page: Any) -> str:
+    """The text of the first visible status line on a Playwright page (for browser tests and benchmarks).
+
+    A queued or running run's line lives in its own frame (:data:`STATUS_FRAME_CSS`); an ended run's is drawn by
+    Streamlit (a progress bar, or a warning or error box).
+
+    Parameters
+    ----------
+    page : playwright.sync_api.Page
+
+    Returns
+    -------
+    str
+        The line's text, or ``""`` when the page shows none.
+    """
+    frames = page.locator(STATUS_FRAME_CSS + ":visible")
+    if frames.count():
+        try:
+            return frames.first.content_frame.locator("#nd-text").inner_text(timeout=1000)
+        except Exception:  # the frame went away: the run has just ended and the page redraws its final state
+            pass
+    native = page.locator('[data-testid="stProgress"]:visible, [data-testid="stAlert"]:visible')
+    return native.first.inner_text() if native.count() else ""
+
+
 #: Longest wait, inside a redraw, for a just-started job's first record (seconds).
 FIRST_RECORD_WAIT_S = 0.6
 
@@ -117,27 +149,16 @@ def _await_first_record(job: Job) -> None:
 
 
 def _status(job: Job) -> None:
-    n, total = job.n_records, job.total_steps
-    if job.state is JobState.QUEUED:
-        pos, mgr = get_manager().queue_position(job), get_manager()
-        st.info(f"⏳ Queued: position {pos} of {mgr.n_queued}; {mgr.n_running} run(s) ahead use the "
-                f"{mgr.max_running} worker slot(s). It starts by itself.")
-        return
-    steps = f"record {n}/{total}" if total else f"record {n}"
-    if job.records and job.records[-1].step != n - 1:  # e.g. one record per 5 optimizer steps
-        steps += f" (step {job.records[-1].step})"
-    if job.state is JobState.RUNNING:
-        eta = job.eta_seconds
-        left = f" · about {eta:.0f} s left" if eta else ""
-        text = f"{job.phase.capitalize()}: {steps} · {job.elapsed:.1f} s{left}"
-        st.progress(job.progress, text=text)
-    elif job.state is JobState.DONE:
-        st.progress(1.0, text=f"Done: {job.message}")
-    elif job.state is JobState.STOPPED:
-        st.warning(f"Stopped after {n} records ({job.elapsed:.1f} s): {job.message}. "
-                   "The partial results stay below.")
+    """Draw ``job``'s status line the Streamlit way (queued and ended runs; see :mod:`neurodyn.ui.status_feed`)."""
+    line = status_line(job)
+    if job.state is JobState.STOPPED:
+        st.warning(line["text"])
+    elif job.state is JobState.FAILED:
+        st.error(line["text"])
+    elif line["kind"] == "info":
+        st.info(line["text"])
     else:
-        st.error(f"{job.message} Partial results ({n} records) stay below.")
+        st.progress(line["progress"], text=line["text"])
 
 
 def live(
@@ -169,7 +190,8 @@ def live(
         Distinguishes two live panels on one page; default ``name``.
     every_s : float, default 0.45
         Redraw period of the status line (progress, ETA) while the run is active: a little over 2 Hz, so that the
-        redraws' own time still leaves at least two per second.
+        redraws' own time still leaves at least two per second. The browser redraws it by itself
+        (:mod:`neurodyn.ui.status_feed`); the page does not rerun for it.
     figures_every_s : float, default 2.0
         Redraw period of the claim checks and figures while the run is active; they also redraw at once when the
         run ends.
@@ -214,15 +236,17 @@ def live(
     if err:
         st.error(err)
 
-    # Two fragments on two clocks. The status line (heartbeat, progress, ETA) redraws every ``every_s``; the claim
-    # checks and figures every ``figures_every_s``. Redrawing the figures is what costs: the server builds the charts
-    # and the browser re-renders the whole fragment, about 0.8 of a core for one open tab of the attention page at
-    # 0.45 s, which the training worker on the same cores then lacks.
+    # The status line of a queued or running run is a component that redraws itself twice a second from a file the
+    # server keeps up to date (neurodyn.ui.status_feed): a Streamlit rerun costs the browser about 0.1 s of CPU
+    # however little changes, and at 2 Hz that was most of what an open tab took from the training worker on the
+    # same cores. Its fragment reruns when the component reports the end of the run, and then reruns the page once
+    # to draw the final figures and buttons. The claim checks and figures redraw every ``figures_every_s`` (they
+    # also send the job's heartbeat and notice the end of the run should the component not report it).
     #
     # While another panel's run of this session is going, this panel's buttons are disabled: keep polling so that
-    # they come back the moment that run ends, even when the other panel is not drawn (a closed tab, an upload that
-    # is no longer on the page), whose own redraw would otherwise be the only thing that reruns the page.
-    @st.fragment(run_every=every_s if active or busy_elsewhere else None)
+    # they come back when that run ends, even when the other panel is not drawn (a closed tab, an upload that is no
+    # longer on the page), whose own redraw would otherwise be the only thing that reruns the page.
+    @st.fragment(run_every=figures_every_s if busy_elsewhere else None)
     def _status_view() -> None:
         if busy_elsewhere and not active and not other.state.active:
             st.rerun()
@@ -231,7 +255,10 @@ def live(
             return
         j.heartbeat()
         _await_first_record(j)
-        _status(j)
+        if j.state.active:
+            show_status(j, key=f"{key}.status", every_ms=round(every_s * 1000))
+        else:
+            _status(j)
         if active and not j.state.active:  # the run just ended: one full rerun draws the final figures and buttons
             st.rerun()
 
@@ -244,6 +271,9 @@ def live(
                 with st.container(key=f"{key}-preview"):
                     preview()
             return
+        j.heartbeat()
+        if active and not j.state.active:
+            st.rerun()
         records = list(j.records)
         claims_panel(claims, records, j.config, key=key)
         if records:

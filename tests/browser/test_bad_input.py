@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from neurodyn.ui.live import page_status_text
 
 pytestmark = pytest.mark.browser
 
@@ -137,5 +140,8 @@ def test_after_a_run_on_uploaded_data_another_tab_can_start_at_once(page, server
     page.wait_for_timeout(1000)
     assert page.get_by_text(re.compile("is still going; one run per session")).count() == 0
     start.click()
-    page.get_by_text(re.compile(r"^(Done:|Training|Building)")).first.wait_for(timeout=60_000)
+    deadline = time.monotonic() + 60
+    while not re.match(r"Done:|Training|Building", page_status_text(page)):
+        assert time.monotonic() < deadline, f"the run did not start: {page_status_text(page)!r}"
+        page.wait_for_timeout(200)
     assert page.watch.console_errors == []

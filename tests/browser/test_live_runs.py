@@ -13,7 +13,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from neurodyn.core import registry
 from neurodyn.core.config import fields_of, to_dict
-from neurodyn.ui.live import LIVE_CHART_CSS
+from neurodyn.ui.live import LIVE_CHART_CSS, page_status_text
 
 pytestmark = pytest.mark.browser
 
@@ -22,10 +22,7 @@ STEP = re.compile(r"record (\d+)")
 
 
 def _steps(page) -> int | None:
-    loc = page.locator('[data-testid="stProgress"]')
-    if not loc.count():
-        return None
-    m = STEP.search(loc.first.inner_text())
+    m = STEP.search(page_status_text(page))
     return int(m.group(1)) if m else None
 
 

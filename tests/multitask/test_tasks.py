@@ -263,7 +263,10 @@ def test_context_dm1_never_depends_on_modality2():
     s = b.strengths.numpy()
     a = b.angle.numpy()
     th = b.stimulus_angles.numpy()
-    label = lambda rule_first: np.where(rule_first, th[:, 0], th[:, 1])  # noqa: E731
+
+    def label(rule_first):
+        return np.where(rule_first, th[:, 0], th[:, 1])
+
     by_mod1 = label(_dm_rule("ContextMemoryDm1", s))
     by_mod2 = label(_dm_rule("ContextMemoryDm2", s))
     disagree = _dm_rule("ContextMemoryDm1", s) != _dm_rule("ContextMemoryDm2", s)

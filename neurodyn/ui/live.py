@@ -25,7 +25,8 @@ from neurodyn.ui.export import downloads
 from neurodyn.ui.status_feed import show as show_status
 from neurodyn.ui.status_feed import status_line
 
-__all__ = ["header", "live", "session_id", "current_job", "page_status_text", "LIVE_CHART_CSS", "STATUS_FRAME_CSS"]
+__all__ = ["header", "live", "session_id", "current_job", "page_status_text", "figures_period", "LIVE_CHART_CSS",
+           "STATUS_FRAME_CSS", "BUSY_FIGURES_EVERY_S"]
 
 DrawFn = Callable[[Sequence[Record], Any], Any]
 
@@ -98,6 +99,31 @@ def _stop(job: Job) -> None:
 
 #: CSS selector of a chart drawn by a run, not by a page's pre-run preview (for browser tests and benchmarks).
 LIVE_CHART_CSS = '[data-testid="stVegaLiteChart"]:not([class*="-preview"] [data-testid="stVegaLiteChart"])'
+
+#: Redraw period of a live view's figures while other runs train on the same server (seconds).
+BUSY_FIGURES_EVERY_S = 5.0
+
+
+def figures_period(figures_every_s: float) -> float:
+    """How often a live view redraws its figures now: ``figures_every_s`` while its run is the only one training on
+    this server, at least :data:`BUSY_FIGURES_EVERY_S` while others train too.
+
+    A figure redraw costs the browser tab far more than the status line (about 1.5 s of CPU per redraw on the GAN
+    panel, measured on 2026-12-01: Vega re-renders every changed chart), and on a shared instance that CPU is taken
+    from the training runs. The status line stays live either way (:mod:`neurodyn.ui.status_feed`).
+
+    Parameters
+    ----------
+    figures_every_s : float
+        The period while the server trains one run.
+
+    Returns
+    -------
+    float
+    """
+    busy = get_manager().n_running > 1
+    return max(figures_every_s, BUSY_FIGURES_EVERY_S) if busy else figures_every_s
+
 
 #: CSS selector of the self-redrawing status line of a queued or running run (an iframe; see ``status_feed``).
 STATUS_FRAME_CSS = 'iframe[title="neurodyn.ui.status_feed.status"]'
@@ -193,8 +219,8 @@ def live(
         redraws' own time still leaves at least two per second. The browser redraws it by itself
         (:mod:`neurodyn.ui.status_feed`); the page does not rerun for it.
     figures_every_s : float, default 2.0
-        Redraw period of the claim checks and figures while the run is active; they also redraw at once when the
-        run ends.
+        Redraw period of the claim checks and figures while the run is active and the only one training on the
+        server (:func:`figures_period`: longer while others train); they also redraw at once when the run ends.
     charts : callable, optional
         ``charts(records, config) -> {label: altair chart}`` offered as SVG downloads once the run has ended.
     start_label : str
@@ -262,7 +288,9 @@ def live(
         if active and not j.state.active:  # the run just ended: one full rerun draws the final figures and buttons
             st.rerun()
 
-    @st.fragment(run_every=figures_every_s if active else None)
+    period = figures_period(figures_every_s)
+
+    @st.fragment(run_every=period if active else None)
     def _figures_view() -> None:
         j = current_job(key)
         if j is None:
@@ -272,8 +300,8 @@ def live(
                     preview()
             return
         j.heartbeat()
-        if active and not j.state.active:
-            st.rerun()
+        if active and (not j.state.active or figures_period(figures_every_s) != period):
+            st.rerun()  # the run ended, or other runs started or ended: one full rerun sets the redraw clock again
         records = list(j.records)
         claims_panel(claims, records, j.config, key=key)
         if records:

@@ -135,8 +135,8 @@ def pretrain_sample_chart(sample: dict[str, Any], component: int = 0, *, height:
     which = "first" if component == 0 else "second"
     return _finish(alt.Chart(df, title=alt.Title(
         f"Modules against their targets: {which} component of each",
-        subtitle=f"one {TASK_LABELS.get(sample.get('task', ''), '')} trial; solid: module output; dashed: target "
-                 f"(module m learns components 2m - 1 and 2m)")).mark_line(strokeWidth=2.5).encode(
+        subtitle=[f"one {TASK_LABELS.get(sample.get('task', ''), '')} trial; solid: module output, dashed: target",
+                  "(module m learns components 2m - 1 and 2m)"])).mark_line(strokeWidth=2.5).encode(
         x=alt.X("time:Q", title="time step (50 ms)"),
         y=alt.Y("value:Q", title="principal component value"),
         color=alt.Color("module:N", title=None, scale=_scale(domain), sort=domain,

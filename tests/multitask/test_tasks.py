@@ -414,6 +414,41 @@ def test_neurogym_memory_tasks_same_structure_and_answer(task, anti):
     assert _circ(b.angle.numpy(), stim_angle + (np.pi if anti else 0.0)).max() < 1e-6
 
 
+DM_TASKS = ("MemoryDm1", "MemoryDm2", "ContextMemoryDm1", "ContextMemoryDm2", "MultiMemoryDm")
+
+
+@pytest.mark.parametrize("task", DM_TASKS)
+def test_neurogym_delayed_decision_tasks_same_structure_modalities_and_rule(task):
+    """neurogym's yang19 delayed decision tasks are the oracle for which modalities carry the stimuli and how their
+    strengths are weighted; ours must show the same modalities, the same order of periods and answer by the same
+    weighted comparison (neurogym draws other strengths and timings: only the logic is compared)."""
+    ngym = pytest.importorskip("neurogym")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        env = ngym.make(NEUROGYM_IDS[task], dt=20).unwrapped
+    shown = np.array([env.stim_mod1, env.stim_mod2], dtype=bool)
+    weights = np.array([env.w_mod1, env.w_mod2], dtype=np.float64) * shown
+    order = ["fixation", "stim1", "delay", "stim2", "decision"]
+    for start, end, ob, gt, theta in _neurogym_trials(NEUROGYM_IDS[task], 8, seed=5):
+        assert sorted(order, key=start.get) == order
+        # the label is "fixate" until the decision period and the ring target during it; neurogym's fixation input
+        # is on only in its fixation period here (card 04 §2.1), ours until go as in Yang et al.: not compared
+        dec = start["decision"]
+        assert np.all(gt[:dec] == 0) and np.all(gt[dec:] > 0) and len(set(gt[dec:].tolist())) == 1
+        assert np.all(ob[:start["stim1"], 0] == 1)
+    # ours: stimuli only in the modalities neurogym shows, two stimuli before go, the answer by the same weights
+    b = _batch(task, 512, seed=13)
+    go = int(b.go[0])
+    x = b.inputs.numpy()
+    for m in range(2):
+        present = np.abs(x[:, :go, 1 + 2 * m: 3 + 2 * m]).sum() > 0
+        assert present == bool(shown[m]), f"modality {m + 1} shown: ours {present}, neurogym {bool(shown[m])}"
+    assert all(len(runs) == 2 for runs in _runs(_stim_on(b)))  # stimulus 1, delay, stimulus 2
+    score = np.einsum("bsm,m->bs", b.strengths.numpy().astype(np.float64), weights)  # (B, 2) weighted strengths
+    expected = np.where(score[:, 0] > score[:, 1], b.stimulus_angles[:, 0].numpy(), b.stimulus_angles[:, 1].numpy())
+    assert _circ(b.angle.numpy(), expected).max() < 1e-6
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # bad arguments
 

@@ -138,17 +138,21 @@ class StatusFeed:
         with self._lock:
             items = list(self._jobs.items())
         for token, job in items:
-            if token in self._ended:
-                if now - self._ended[token] > KEEP_S:
+            with self._lock:
+                ended = self._ended.get(token)
+            if ended is not None:
+                if now - ended > KEEP_S:
                     with self._lock:
                         self._jobs.pop(token, None)
                         self._ended.pop(token, None)
                         self._tokens.pop(job.id, None)
                     self.path(token).unlink(missing_ok=True)
                 continue
+            final = not job.state.active  # read before writing: the file then holds this state or a later one
             self._write(token, job)
-            if not job.state.active:
-                self._ended[token] = now
+            if final:
+                with self._lock:
+                    self._ended[token] = now
 
     def _ensure_thread(self) -> None:
         with self._lock:

@@ -28,7 +28,7 @@ evaluations of one network give the same number.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ from neurodyn.core.seeding import derive_seed
 from neurodyn.core.spec import Metric
 from neurodyn.multitask.network import (
     LeakyRNN,
+    masked_mse,
     perturb_recurrence,
     silence_units,
     strategy_parameter_counts,
@@ -57,7 +58,7 @@ from neurodyn.multitask.tasks import (
 )
 
 __all__ = ["Config", "PRESETS", "STRATEGIES", "STRATEGY_LABELS", "PRIMITIVES", "PERTURBATIONS", "STAGES",
-           "DEFAULT_TASKS", "PAIRS", "metrics", "parse_tasks", "jobs", "magnitudes",
+           "DEFAULT_TASKS", "metrics", "parse_tasks", "jobs", "magnitudes",
            "MultitaskExperiment", "build"]
 
 #: Metric keys of the four strategies, and their names in words (the names of ``strategy_parameter_counts``).
@@ -71,9 +72,6 @@ CORPUS_CHUNK = 12  # corpus batches per record
 TEACHER_CHUNK = 3  # teacher steps per record
 PRETRAIN_CHUNK = 3  # pre-training steps per record
 TEACHER_PCA_BATCHES = 18  # corpus batches (two per task) whose teacher states enter the teacher PCA
-#: Task learning takes one record per strategy and Adam step (all four on the same trials), so that a record stays
-#: under half a second at the paper preset's nine tasks too.
-PAIRS: tuple[tuple[str, ...], ...] = tuple((s,) for s in STRATEGIES)
 
 
 def _seed(*keys: Any) -> int:
@@ -192,26 +190,23 @@ def magnitudes(config: Config, kind: str) -> list[float]:
     return [top * i / config.levels for i in range(config.levels + 1)]
 
 
+def _chunks(total: int, size: int) -> list[int]:
+    """``total`` steps as records of ``size`` steps, the last one shorter if it must be."""
+    return [min(size, total - done) for done in range(0, total, size)]
+
+
 def jobs(config: Config) -> list[tuple]:
     """The run's records, one job each: ``(stage, kind, *args)`` with stage 1-4 (module docstring)."""
     out: list[tuple] = []
     for i in range(math.ceil(config.corpus_batches / CORPUS_CHUNK)):
         out.append((1, "corpus", i))
     if config.primitives == "teacher PCA":
-        done = 0
-        while done < config.teacher_steps:
-            n = min(TEACHER_CHUNK, config.teacher_steps - done)
-            out.append((1, "teacher", n))
-            done += n
+        out += [(1, "teacher", n) for n in _chunks(config.teacher_steps, TEACHER_CHUNK)]
     out.append((1, "pca"))
     if config.primitives != "random":
-        done = 0
-        while done < config.pretrain_steps:
-            n = min(PRETRAIN_CHUNK, config.pretrain_steps - done)
-            out.append((2, "pretrain", n))
-            done += n
-    for _ in range(config.steps_per_task):
-        out += [(3, "train", pair) for pair in PAIRS]
+        out += [(2, "pretrain", n) for n in _chunks(config.pretrain_steps, PRETRAIN_CHUNK)]
+    for _ in range(config.steps_per_task):  # one record per strategy and Adam step, all four on the same trials,
+        out += [(3, "train", s) for s in STRATEGIES]  # so that a record stays under 0.5 s at nine tasks too
     out += [(3, "eval", s) for s in STRATEGIES]
     for kind in config.kinds:
         out += [(4, "perturb", kind, 0, 0, s) for s in STRATEGIES]
@@ -243,12 +238,6 @@ def metrics(config: Config) -> tuple[Metric, ...]:
         out += [Metric(f"params_total_{s}", "", f"{name}: parameters stored for all tasks"),
                 Metric(f"params_updated_{s}", "", f"{name}: parameters updated per new task")]
     return tuple(out)
-
-
-def _group_losses(y: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Masked MSE of each group: (G,) from y, targets (G, B, T, d) and mask (G, B, T)."""
-    sq = (y - targets).pow(2).sum(-1)
-    return (mask * sq).sum((1, 2)) / (mask.sum((1, 2)) * y.shape[-1])
 
 
 class MultitaskExperiment:
@@ -365,7 +354,7 @@ class MultitaskExperiment:
         for _ in range(n):
             x, hot, target, mask = self._mixed(self.rng_corpus, cfg.batch)
             y, _ = self.teacher(torch.cat([x, hot], -1)[None], noise=self.noise["teacher"])
-            loss = _group_losses(y, target[None], mask[None]).sum()
+            loss = masked_mse(y, target[None], mask[None], per_group=True).sum()
             self.opt_teacher.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_teacher.step()
@@ -458,42 +447,41 @@ class MultitaskExperiment:
         hot = torch.eye(G)[:, None, None, :].expand(G, B, T, G)
         return torch.cat([x, hot], -1).reshape(1, G * B, T, N_INPUTS + G)
 
-    def _train_job(self, pair: tuple[str, ...]) -> None:
+    def _train_job(self, s: str) -> None:
         cfg = self.config
         if not self.assembled:
             self._assemble()
         G = len(self.tasks)
-        if pair == PAIRS[0]:  # new trials for this Adam step, shared by the four strategies
+        if s == STRATEGIES[0]:  # new trials for this Adam step, shared by the four strategies
             self._batches = [make_batch(t, cfg.batch, generator=self.rng_train, timing=self.timing,
                                         length=self.length) for t in self.tasks]
         batches = self._batches
         targets = torch.stack([b.targets for b in batches])
         mask = torch.stack([b.mask for b in batches])
-        per_joint = max(1, cfg.batch // G)  # Joint: one mixed batch of about `batch` trials per step
-        joint_batches = [b.__class__(**{**b.__dict__, "inputs": b.inputs[:per_joint]}) for b in batches]
-        for s in pair:
-            model = self.models[s]
-            model.train()
-            if s == "joint":
-                y, _ = model(self._inputs(s, joint_batches), noise=self.noise[s])
-                y = y.reshape(G, per_joint, *y.shape[2:])
-                per = _group_losses(y, targets[:, :per_joint], mask[:, :per_joint])
-                loss = per.mean()  # one network: the mean over its (equal-weight) tasks
-            else:
-                y, h = model(self._inputs(s, batches), noise=self.noise[s])
-                per = _group_losses(y, targets, mask)
-                loss = per.sum()  # independent task groups: each keeps its own gradient
-                if s == "molap":
-                    act = h.detach().mean((0, 1, 2)).reshape(cfg.n_modules, cfg.module_size).mean(1)
-                    for m in range(cfg.n_modules):
-                        self._m[f"activity_m{m + 1}"] = float(act[m])
-            self.opts[s].zero_grad(set_to_none=True)
-            loss.backward()
-            self.opts[s].step()
-            for t, v in zip(self.tasks, per.detach().tolist()):
-                self._m[f"loss_{s}_{t}"] = float(v)
-            self._m[f"loss_{s}"] = float(per.detach().mean())
-        if pair == PAIRS[-1]:
+        model = self.models[s]
+        model.train()
+        if s == "joint":
+            per_joint = max(1, cfg.batch // G)  # Joint: one mixed batch of about `batch` trials per step
+            joint_batches = [replace(b, inputs=b.inputs[:per_joint]) for b in batches]
+            y, _ = model(self._inputs(s, joint_batches), noise=self.noise[s])
+            y = y.reshape(G, per_joint, *y.shape[2:])
+            per = masked_mse(y, targets[:, :per_joint], mask[:, :per_joint], per_group=True)
+            loss = per.mean()  # one network: the mean over its (equal-weight) tasks
+        else:
+            y, h = model(self._inputs(s, batches), noise=self.noise[s])
+            per = masked_mse(y, targets, mask, per_group=True)
+            loss = per.sum()  # independent task groups: each keeps its own gradient
+            if s == "molap":
+                act = h.detach().mean((0, 1, 2)).reshape(cfg.n_modules, cfg.module_size).mean(1)
+                for m in range(cfg.n_modules):
+                    self._m[f"activity_m{m + 1}"] = float(act[m])
+        self.opts[s].zero_grad(set_to_none=True)
+        loss.backward()
+        self.opts[s].step()
+        for t, v in zip(self.tasks, per.detach().tolist()):
+            self._m[f"loss_{s}_{t}"] = float(v)
+        self._m[f"loss_{s}"] = float(per.detach().mean())
+        if s == STRATEGIES[-1]:
             self._m["task_step"] += 1
 
     @torch.no_grad()

@@ -31,6 +31,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from neurodyn.core.validation import check_positive_ints
+
 __all__ = ["LeakyRNN", "rnn_parameter_count", "strategy_parameter_counts", "perturb_recurrence", "silence_units",
            "masked_mse", "STRATEGIES"]
 
@@ -127,12 +129,6 @@ def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -
     return (torch.rand(shape, generator=generator) * 2 - 1) * bound
 
 
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 class LeakyRNN(nn.Module):
     """G independent leaky ReLU RNNs ("groups"), each of M modules of n units (N = M n), block-diagonal recurrence.
 
@@ -197,11 +193,10 @@ class LeakyRNN(nn.Module):
                  module_size: int = 64, shared_recurrence: bool = False, alpha: float = 0.5,
                  sigma_rec: float = 0.05, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        self.n_inputs = _positive_int("n_inputs", n_inputs)
-        self.n_outputs = _positive_int("n_outputs", n_outputs)
-        self.n_groups = _positive_int("n_groups", n_groups)
-        self.n_modules = _positive_int("n_modules", n_modules)
-        self.module_size = _positive_int("module_size", module_size)
+        check_positive_ints(n_inputs=n_inputs, n_outputs=n_outputs, n_groups=n_groups, n_modules=n_modules,
+                            module_size=module_size)
+        self.n_inputs, self.n_outputs, self.n_groups = n_inputs, n_outputs, n_groups
+        self.n_modules, self.module_size = n_modules, module_size
         if not 0.0 < float(alpha) <= 1.0:
             raise ValueError(f"alpha (dt / tau) must be in (0, 1], got {alpha!r}")
         if not float(sigma_rec) >= 0.0:
@@ -367,8 +362,8 @@ def rnn_parameter_count(n_units: int, n_inputs: int, n_outputs: int) -> int:
     >>> rnn_parameter_count(64, 5, 3), rnn_parameter_count(128, 14, 3)
     (4739, 18819)
     """
-    big_n = _positive_int("n_units", n_units)
-    d_in, d_out = _positive_int("n_inputs", n_inputs), _positive_int("n_outputs", n_outputs)
+    check_positive_ints(n_units=n_units, n_inputs=n_inputs, n_outputs=n_outputs)
+    big_n, d_in, d_out = n_units, n_inputs, n_outputs
     return big_n * d_in + big_n + big_n * big_n + big_n + d_out * big_n + d_out
 
 
@@ -401,9 +396,9 @@ def strategy_parameter_counts(n_tasks: int, *, n_modules: int, module_size: int,
     >>> c["Separate"]["total"], c["Joint"]["total"], c["MoLaP"]["total"], c["MoLaP"]["updated_per_task"]
     (42651, 18819, 14619, 1155)
     """
-    n_tasks = _positive_int("n_tasks", n_tasks)
-    m, n = _positive_int("n_modules", n_modules), _positive_int("module_size", module_size)
-    d_in, d_out = _positive_int("n_inputs", n_inputs), _positive_int("n_outputs", n_outputs)
+    check_positive_ints(n_tasks=n_tasks, n_modules=n_modules, module_size=module_size, n_inputs=n_inputs,
+                        n_outputs=n_outputs)
+    m, n, d_in, d_out = n_modules, module_size, n_inputs, n_outputs
     separate = rnn_parameter_count(separate_units, d_in, d_out)
     joint = rnn_parameter_count(joint_units, d_in + n_tasks, d_out)
     big_n = m * n
@@ -466,8 +461,8 @@ def silence_units(n_units: int, fraction: float, generator: torch.Generator, n_g
     -------
     Tensor of bool, shape (n_groups, n_units)
     """
-    big_n = _positive_int("n_units", n_units)
-    groups = _positive_int("n_groups", n_groups)
+    check_positive_ints(n_units=n_units, n_groups=n_groups)
+    big_n, groups = n_units, n_groups
     if not 0.0 <= float(fraction) <= 1.0:
         raise ValueError(f"fraction of silenced units must be in [0, 1], got {fraction!r}")
     count = int(round(float(fraction) * big_n))
@@ -477,7 +472,7 @@ def silence_units(n_units: int, fraction: float, generator: torch.Generator, n_g
     return out
 
 
-def masked_mse(y: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+def masked_mse(y: Tensor, targets: Tensor, mask: Tensor, *, per_group: bool = False) -> Tensor:
     """Weighted mean squared error: sum(mask (y - targets)^2) / (sum(mask) d_out).
 
     Parameters
@@ -486,10 +481,12 @@ def masked_mse(y: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
         Broadcastable to each other.
     mask : Tensor, shape (..., T)
         Loss weights per step, broadcastable to ``y.shape[:-1]``; the denominator counts the broadcast weights.
+    per_group : bool
+        One loss per index of the leading axis (the groups of a :class:`LeakyRNN`), each over its own weights.
 
     Returns
     -------
-    Tensor, scalar
+    Tensor, scalar, or shape (G,) with ``per_group``
 
     Examples
     --------
@@ -502,6 +499,12 @@ def masked_mse(y: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     except RuntimeError as exc:
         raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the outputs' (..., T) = "
                          f"{tuple(diff.shape[:-1])}") from exc
+    if per_group:
+        dims = tuple(range(1, weights.dim()))
+        total = weights.sum(dims)
+        if not bool((total > 0).all()):
+            raise ValueError("mask must have a positive sum in every group (no step carries loss weight)")
+        return (weights * diff.pow(2).sum(-1)).sum(dims) / (total * diff.shape[-1])
     total = weights.sum()
     if not bool(total > 0):
         raise ValueError("mask must have a positive sum (no step carries loss weight)")

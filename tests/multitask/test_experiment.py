@@ -16,7 +16,6 @@ import torch
 from neurodyn.core.config import ConfigError, apply_overrides
 from neurodyn.core.loop import run
 from neurodyn.multitask.experiment import (
-    PAIRS,
     PRESETS,
     STRATEGIES,
     STRATEGY_LABELS,
@@ -55,7 +54,7 @@ def test_jobs_cover_the_four_stages_in_order():
     stages = [j[0] for j in plan]
     assert stages == sorted(stages) and set(stages) == {1, 2, 3, 4}
     assert sum(j[1] == "pretrain" for j in plan) == 2  # 4 steps in chunks of 3
-    assert [j[2] for j in plan if j[1] == "train"] == list(PAIRS) * TINY.steps_per_task
+    assert [j[2] for j in plan if j[1] == "train"] == list(STRATEGIES) * TINY.steps_per_task
     assert [j[2] for j in plan if j[1] == "eval"] == list(STRATEGIES)
     # per perturbation and strategy: magnitude 0 once, then `draws` draws of each magnitude above 0
     assert sum(j[1] == "perturb" for j in plan) == 2 * 4 * (1 + TINY.levels * TINY.draws)

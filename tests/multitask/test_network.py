@@ -326,6 +326,13 @@ def test_masked_mse_by_hand():
         masked_mse(y, t, torch.ones(1, 4))
     with pytest.raises(ValueError, match="positive"):
         masked_mse(y, t, torch.zeros(1, 3))
+    # one loss per group, each over its own weights: group 1 sees the targets doubled and only its last step
+    y2, t2 = y.expand(2, 1, 3, 2), torch.stack([t, 2 * t])
+    mask2 = torch.tensor([[[1.0, 0.0, 5.0]], [[0.0, 0.0, 2.0]]])
+    second = (2 * ((3 - 2) ** 2 + (-1 - 2) ** 2)) / (2 * 2)
+    torch.testing.assert_close(masked_mse(y2, t2, mask2, per_group=True), torch.tensor([expected, second]))
+    with pytest.raises(ValueError, match="every group"):
+        masked_mse(y2, t2, torch.tensor([[[1.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]]]), per_group=True)
 
 
 # ---------------------------------------------------------------------------------------------------- bad input

@@ -177,12 +177,9 @@ def _await_first_record(job: Job) -> None:
 def _status(job: Job) -> None:
     """Draw ``job``'s status line the Streamlit way (queued and ended runs; see :mod:`neurodyn.ui.status_feed`)."""
     line = status_line(job)
-    if job.state is JobState.STOPPED:
-        st.warning(line["text"])
-    elif job.state is JobState.FAILED:
-        st.error(line["text"])
-    elif line["kind"] == "info":
-        st.info(line["text"])
+    notice = {"info": st.info, "warning": st.warning, "error": st.error}.get(line["kind"])
+    if notice is not None:
+        notice(line["text"])
     else:
         st.progress(line["progress"], text=line["text"])
 

@@ -212,7 +212,7 @@ def params_growth_chart(config: Config, *, height: int = 280) -> alt.Chart:
     df = pd.DataFrame(rows, columns=["tasks", "strategy", "parameters"])
     return _finish(alt.Chart(df, title=alt.Title(
         "Parameters stored as tasks are added",
-        subtitle="Modular-random and MoLaP coincide; Joint is one network sized for all the tasks")).mark_line(
+        subtitle=["Modular-random and MoLaP coincide;", "Joint is one network sized for all the tasks"])).mark_line(
         point=alt.OverlayMarkDef(size=70), strokeWidth=2.5).encode(
         x=alt.X("tasks:Q", title="tasks learned", axis=alt.Axis(values=list(range(1, n + 1)), format="d"),
                 scale=alt.Scale(domain=[1, max(n, 2)])),
@@ -369,8 +369,8 @@ def matrix_chart(matrix: np.ndarray, title: str, *, height: int = 340) -> alt.Ch
     i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     df = pd.DataFrame({"to": i.ravel() + 1, "from": j.ravel() + 1, "weight": w.ravel()})
     top = float(np.abs(w).max()) or 1.0
-    return _finish(alt.Chart(df, title=alt.Title(title, subtitle="palest: zero (off the diagonal blocks of a modular "
-                                                                "network, exactly zero)")).mark_rect().encode(
+    return _finish(alt.Chart(df, title=alt.Title(title, subtitle=["palest: zero (off the diagonal blocks of a modular",
+                                                                "network, exactly zero)"])).mark_rect().encode(
         x=alt.X("from:O", title="from unit", axis=alt.Axis(values=list(range(1, n + 1, max(1, n // 8))))),
         y=alt.Y("to:O", title="to unit", axis=alt.Axis(values=list(range(1, n + 1, max(1, n // 8))))),
         color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="redblue", domain=[-top, top],

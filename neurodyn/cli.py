@@ -4,11 +4,17 @@ Examples
 --------
 ``python -m neurodyn list``
 ``python -m neurodyn run lead --preset small --seed 0 --set lr=0.05 --steps 200 --out runs/lead.jsonl``
+``python -m neurodyn runs list --experiment lead``; ``runs show 3``; ``runs export 3 --out run3.json``; ``runs rm 3``
+``python -m neurodyn sweep lead --preset small --param lr=log:1e-3:0.3 --objective gap --trials 20 --study lr``
 
 Each record is one JSON line ``{"step": ..., "metrics": {...}, "artifacts": {...}}``; the last line is
 ``{"summary": {...}}``, the same summary that heads a run record (:func:`neurodyn.core.export.run_summary`: the
 experiment, preset, config, steps, wall time, status, last metrics and the paper's claim checks on this run).
 Unknown names, presets or keys print the valid ones and exit with status 2.
+
+``run`` also stores the run in the run registry (:mod:`neurodyn.core.store`: SQLite under ``NEURODYN_HOME``, or the
+database ``NEURODYN_DB_URL`` names) as it goes, unless ``--no-store``; a registry that cannot be opened is reported
+on stderr and the run goes on unsaved. ``runs`` lists, shows, exports and deletes stored runs.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO, Any, Sequence
 
 __all__ = ["main"]
 
@@ -67,6 +73,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     torch.set_num_threads(max(1, args.threads))
     exp = spec.build(cfg)
+    writer = None if args.no_store else _open_writer(args, cfg)
     total = min(exp.total_steps, args.steps) if args.steps else exp.total_steps
     out_path = Path(args.out) if args.out else None
     if out_path is not None:
@@ -81,6 +88,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 status, message = "failed", f"diverged at step {rec.step}: {', '.join(bad)} not finite"
                 break
             records.append(rec)
+            if writer is not None:
+                writer.put(record_to_json(rec))
             if sink is not None:
                 sink.write(json.dumps(record_to_json(rec)) + "\n")
             if not args.quiet:
@@ -95,8 +104,98 @@ def _cmd_run(args: argparse.Namespace) -> int:
             sink.close()
         if not args.quiet:
             sys.stderr.write("\n")
+        if writer is not None:
+            stored = "diverged" if message.startswith("diverged") else status
+            if writer.close(stored, message=message, summary=summary, seconds=summary.get("seconds")):
+                print(f"stored as run {writer.run_id} ({writer.store.url})", file=sys.stderr)
+            else:
+                print(f"warning: run {writer.run_id} was not fully stored: {writer.error}", file=sys.stderr)
+            writer.store.close()
         print(json.dumps({"summary": summary}))
     return 0 if status != "failed" else 1
+
+
+def _open_writer(args: argparse.Namespace, cfg: Any) -> Any:
+    """A record writer on a new stored run, or None (with a warning on stderr) when the registry cannot be opened."""
+    import dataclasses
+
+    from neurodyn.core import registry
+    from neurodyn.core.export import git_revision, versions
+    from neurodyn.core.store import RecordWriter, RunStore, StoreError
+
+    try:
+        store = RunStore(args.db)
+    except StoreError as exc:
+        print(f"warning: this run is not stored: {exc}", file=sys.stderr)
+        return None
+    try:
+        paper = registry.paper_of(args.name).key
+    except KeyError:
+        paper = None
+    config = dataclasses.asdict(cfg)
+    run_id = store.start_run(args.name, config, preset=args.preset, seed=config.get("seed"), paper=paper,
+                             label=args.label or "", source="cli", device=str(config.get("device", "")),
+                             versions=versions(), git=git_revision())
+    return RecordWriter(store, run_id)
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from neurodyn.core.store import RunStore, StoreError
+
+    try:
+        store = RunStore(args.db)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "list":
+            rows = store.runs(experiment=args.experiment, status=args.status, label=args.label, limit=args.limit)
+            print(f"{'id':>5}  {'experiment':<12} {'preset':<8} {'seed':>6}  {'status':<9} {'records':>7}  "
+                  f"{'started (UTC)':<19}  label")
+            for r in rows:
+                started = r.started_at.strftime("%Y-%m-%d %H:%M:%S")
+                seed = "" if r.seed is None else str(r.seed)
+                print(f"{r.id:>5}  {r.experiment:<12} {r.preset or '':<8} {seed:>6}  {r.status:<9} {r.n_records:>7}  "
+                      f"{started:<19}  {r.label}")
+            return 0
+        if args.action == "show":
+            info = store.run(args.id)
+            out = {"id": info.id, "experiment": info.experiment, "paper": info.paper, "preset": info.preset,
+                   "seed": info.seed, "label": info.label, "source": info.source, "status": info.status,
+                   "message": info.message, "records": info.n_records, "seconds": info.seconds,
+                   "started_at": info.started_at.isoformat(),
+                   "ended_at": info.ended_at.isoformat() if info.ended_at else None, "config": info.config,
+                   "git": info.git, "claims": [{k: c.get(k) for k in ("key", "verdict", "measured", "threshold")}
+                                              for c in info.claims]}
+            print(json.dumps(out, indent=2))
+            return 0
+        if args.action == "export" and args.bundle:
+            from neurodyn.core.bundle import bundle_name, make_bundle
+
+            record = store.run_record(args.id)
+            target = Path(args.out or bundle_name(record))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(make_bundle(record))
+            print(f"wrote the bundle of run {args.id} to {target}", file=sys.stderr)
+            return 0
+        if args.action == "export":
+            data = json.dumps(store.run_record(args.id))
+            if args.out:
+                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.out).write_text(data)
+                print(f"wrote run {args.id} to {args.out}", file=sys.stderr)
+            else:
+                print(data)
+            return 0
+        for run_id in args.ids:  # rm
+            store.delete_run(run_id)
+            print(f"deleted run {run_id}", file=sys.stderr)
+        return 0
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
 
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
@@ -133,7 +232,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("--out", default=None, help="write records to this .jsonl file")
     p_run.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.add_argument("--no-store", action="store_true", help="do not store the run in the run registry")
+    p_run.add_argument("--label", default="", help="a label for the stored run")
+    p_run.add_argument("--db", default=None, help="registry URL (default: NEURODYN_DB_URL, else SQLite under "
+                       "NEURODYN_HOME)")
     p_run.set_defaults(func=_cmd_run)
+    p_runs = sub.add_parser("runs", help="stored runs: list, show, export, rm")
+    p_runs.add_argument("--db", default=None, help="registry URL (default: NEURODYN_DB_URL, else SQLite under "
+                        "NEURODYN_HOME)")
+    acts = p_runs.add_subparsers(dest="action", required=True)
+    a_list = acts.add_parser("list", help="stored runs, newest first")
+    a_list.add_argument("--experiment", default=None)
+    a_list.add_argument("--status", default=None)
+    a_list.add_argument("--label", default=None)
+    a_list.add_argument("--limit", type=int, default=50)
+    a_show = acts.add_parser("show", help="one run's settings, status and claim verdicts")
+    a_show.add_argument("id", type=int)
+    a_export = acts.add_parser("export", help="one run as the JSON run record (the page's download)")
+    a_export.add_argument("id", type=int)
+    a_export.add_argument("--out", default=None, help="write to this file instead of stdout")
+    a_export.add_argument("--bundle", action="store_true", help="a zip: settings, records, claim verdicts, figures "
+                          "(SVG) and the command that repeats the run (default file: neurodyn-run-<id>-<name>.zip)")
+    a_rm = acts.add_parser("rm", help="delete stored runs")
+    a_rm.add_argument("ids", type=int, nargs="+")
+    p_runs.set_defaults(func=_cmd_runs)
+    from neurodyn.core.sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
     p_warm = sub.add_parser("warmup", help="pay one-off JIT costs (numba behind UMAP) into NUMBA_CACHE_DIR")
     p_warm.set_defaults(func=_cmd_warmup)
     args = parser.parse_args(argv)

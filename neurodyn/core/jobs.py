@@ -22,7 +22,12 @@ list. The page's fragment reads that list a few times per second and sends a hea
 Configuration by environment: ``NEURODYN_WORKERS`` (``process`` or ``thread``), ``NEURODYN_MAX_JOBS``,
 ``NEURODYN_TORCH_THREADS``, ``NEURODYN_HEARTBEAT_TIMEOUT``
 (seconds), ``NEURODYN_MAX_JOB_SECONDS`` (wall-clock budget of one job), ``NEURODYN_DATA_DIR`` (finished runs are
-saved there as JSON run records when set).
+saved there as JSON run records when set), ``NEURODYN_STORE`` (``0`` turns the run registry off for the dashboard).
+
+- **Runs are stored as they go.** With ``store=True`` (the dashboard's manager) every job is a run in the registry
+  (:mod:`neurodyn.core.store`): its records are written in batches by a background thread, never by the thread
+  that relays them, and its status and claim verdicts when it ends. A registry that cannot be opened leaves
+  :attr:`JobManager.store_error` set and the runs unsaved; training goes on.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from neurodyn.core import registry
-from neurodyn.core.export import data_dir, run_record, save_run
+from neurodyn.core.export import data_dir, git_revision, run_record, run_summary, save_run, versions
 from neurodyn.core.loop import Experiment, Record, non_finite_metrics, run
 
 __all__ = ["JobState", "Job", "JobManager", "JobLimitError", "get_manager", "default_max_running"]
@@ -85,6 +90,8 @@ class Job:
     total_steps: int | None = None
     experiment: Any = None  # the built experiment, once the worker has built it (read-only for others)
     alive: Callable[[], bool] | None = None  # is the browser session still connected? (see JobManager.submit)
+    run_id: int | None = None  # the run's id in the run registry, once stored
+    writer: Any = None  # its RecordWriter (neurodyn.core.store), or None when the run is not stored
     created_at: float = field(default_factory=time.monotonic)
     started_at: float | None = None
     finished_at: float | None = None
@@ -207,6 +214,9 @@ class JobManager:
         Wall-clock budget of one job; default from ``NEURODYN_MAX_JOB_SECONDS`` or 900.
     mode : {"process", "thread"}, optional
         Where jobs run; default from ``NEURODYN_WORKERS`` or ``"process"``.
+    store : bool or RunStore, default False
+        Store every job in the run registry: True opens the default one (``NEURODYN_DB_URL``, else SQLite under
+        ``NEURODYN_HOME``), or pass an open :class:`neurodyn.core.store.RunStore`.
     """
 
     STOP_GRACE = 0.8  # seconds a worker process may take to finish its step after a cancel before it is killed
@@ -219,6 +229,7 @@ class JobManager:
         torch_threads: int | None = None,
         max_seconds: float | None = None,
         mode: str | None = None,
+        store: Any = False,
     ) -> None:
         self.mode = mode or os.environ.get("NEURODYN_WORKERS", "process")
         if self.mode not in ("process", "thread"):
@@ -242,6 +253,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}  # session id -> latest job
         self._closed = False
         self._pool = None
+        self.store, self.store_error = self._open_store(store)
         if self.mode == "process":
             from neurodyn.core.workers import WorkerPool
 
@@ -251,6 +263,24 @@ class JobManager:
         atexit.register(self.shutdown, 2.0)
         if self.heartbeat_timeout > 0:
             threading.Thread(target=self._watchdog, name="neurodyn-watchdog", daemon=True).start()
+
+    @staticmethod
+    def _open_store(store: Any) -> tuple[Any, str | None]:
+        if store is False or store is None:
+            return None, None
+        if store is not True:
+            return store, None
+        from neurodyn.core.store import RunStore, StoreError
+
+        try:
+            opened = RunStore()
+        except StoreError as exc:
+            log.warning("runs will not be saved: %s", exc)
+            return None, str(exc)
+        interrupted = opened.mark_interrupted()  # runs a previous server left running
+        if interrupted:
+            log.info("%d stored run(s) left running by an earlier server marked failed", interrupted)
+        return opened, None
 
     # -- public API ------------------------------------------------------------------------------------------
     def submit(
@@ -388,6 +418,8 @@ class JobManager:
         job.state = state
         job.phase = state.value
         job.finished_at = time.monotonic()
+        if job.writer is not None:
+            self._close_stored(job, state)
         if job.records and data_dir() is not None:
             try:
                 save_run(run_record(job.name, job.config, job.records, status=state.value, message=job.message,
@@ -396,10 +428,49 @@ class JobManager:
                 log.warning("could not save run %s: %s", job.id, exc)
         job._finished.set()
 
+    def _start_stored(self, job: Job) -> None:
+        """Register the job as a run in the store and give it a record writer (nothing when there is no store)."""
+        if self.store is None:
+            return
+        import dataclasses
+
+        from neurodyn.core.store import RecordWriter
+
+        try:
+            config = dataclasses.asdict(job.config) if dataclasses.is_dataclass(job.config) else dict(job.config)
+            try:
+                paper = registry.paper_of(job.name).key
+            except KeyError:
+                paper = None
+            job.run_id = self.store.start_run(job.name, config, seed=config.get("seed"), paper=paper, source="page",
+                                              device=str(config.get("device", "")), versions=_versions(),
+                                              git=_git())
+            job.writer = RecordWriter(self.store, job.run_id)
+        except Exception as exc:  # the registry must never stop a run
+            log.warning("run of %s not stored: %s", job.name, exc)
+            job.writer = None
+
+    def _close_stored(self, job: Job, state: JobState) -> None:
+        """Hand the run's end to its writer's thread: the page sees the run end without waiting for the database."""
+        writer, records = job.writer, list(job.records)
+        status = "diverged" if job.message.startswith("the run diverged") else state.value
+
+        def close() -> None:
+            try:
+                summary = run_summary(job.name, job.config, records, status=state.value, message=job.message,
+                                      seconds=job.elapsed)
+            except Exception as exc:  # a claim rule that fails on odd records must not lose the run
+                log.warning("run %s: no summary stored: %s", job.run_id, exc)
+                summary = None
+            writer.close(status, message=job.message, summary=summary, seconds=job.elapsed)
+
+        threading.Thread(target=close, name=f"neurodyn-store-{job.id}", daemon=True).start()
+
     def _work(self, job: Job) -> None:
         if not self._acquire(job):
             self._finish(job, JobState.STOPPED, job.message or "cancelled before it started")
             return
+        self._start_stored(job)
         if self._pool is not None:
             self._work_in_process(job)
         else:
@@ -413,6 +484,8 @@ class JobManager:
                            "Lower the learning rate or the initial scale and start again.")
             return False
         job.records.append(rec)
+        if job.writer is not None:
+            job.writer.put(rec)  # converted to JSON and written by the writer's thread
         return True
 
     def _work_in_process(self, job: Job) -> None:
@@ -526,6 +599,24 @@ class JobManager:
                                    f"{self.heartbeat_timeout:.0f} s")
 
 
+_VERSIONS: dict[str, str] | None = None
+_GIT: str | None = None
+
+
+def _versions() -> dict[str, str]:
+    global _VERSIONS
+    if _VERSIONS is None:
+        _VERSIONS = versions()
+    return _VERSIONS
+
+
+def _git() -> str:
+    global _GIT
+    if _GIT is None:
+        _GIT = git_revision()
+    return _GIT
+
+
 _MANAGER: JobManager | None = None
 _MANAGER_LOCK = threading.Lock()
 
@@ -535,5 +626,5 @@ def get_manager() -> JobManager:
     global _MANAGER
     with _MANAGER_LOCK:
         if _MANAGER is None:
-            _MANAGER = JobManager()
+            _MANAGER = JobManager(store=os.environ.get("NEURODYN_STORE", "1").strip() != "0")
         return _MANAGER

@@ -1,6 +1,7 @@
 """neurodyn lab dashboard: `streamlit run app.py`.
 
-Navigation lists the home page and the page of every registered paper (``registry.papers()``, one per paper package).
+Navigation lists the home page, the page of every registered paper (``registry.papers()``, one per paper package) and
+the stored runs (the run registry, ``pages/runs.py``).
 Expensive one-off costs (numba's JIT behind UMAP) are paid once per process in the background at start-up.
 """
 
@@ -16,4 +17,5 @@ start_warmup()
 
 pages = [st.Page("pages/home.py", title="Home", icon="🏠", default=True)]
 pages += [st.Page(f"pages/{p.page}", title=p.short, icon=p.icon, url_path=p.key) for p in registry.papers()]
+pages.append(st.Page("pages/runs.py", title="Stored runs", icon="🗂️", url_path="runs"))
 st.navigation(pages).run()

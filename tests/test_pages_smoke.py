@@ -17,7 +17,7 @@ PAPERS = {p.page: p for p in registry.papers()}  # the dashboard's papers and th
 
 
 def test_every_page_file_belongs_to_a_registered_paper():
-    files = {f.name for f in (ROOT / "pages").glob("*.py")} - {"home.py"}
+    files = {f.name for f in (ROOT / "pages").glob("*.py")} - {"home.py", "runs.py"}  # runs.py: the run registry
     assert files == set(PAPERS)
 
 
@@ -91,3 +91,12 @@ def test_live_view_draws_the_run_with_the_config_it_was_started_with():
     assert f"(η = 0.1): **ρ = {rho_run:.4f}**" in text and f"{rho_new:.4f}" not in text
     assert "✅ reproduced" in text and f"within 2% of ρ = {rho_run:.4f}" in text
     assert any("The settings changed since this run" in c.value for c in at.caption)
+
+
+def test_stored_runs_page_loads_through_the_navigation(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURODYN_HOME", str(tmp_path))
+    monkeypatch.delenv("NEURODYN_DB_URL", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value.endswith("Stored runs") and at.info  # an empty registry says how to make a run

@@ -9,6 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" \
     NUMBA_CACHE_DIR=/app/.numba_cache \
     NEURODYN_DATA_DIR=/data \
+    NEURODYN_HOME=/data \
     NEURODYN_MAX_JOBS=2 \
     NEURODYN_TORCH_THREADS=1 \
     OMP_NUM_THREADS=1 \

@@ -5,7 +5,7 @@ Examples
 ``python -m neurodyn list``
 ``python -m neurodyn run lead --preset small --seed 0 --set lr=0.05 --steps 200 --out runs/lead.jsonl``
 ``python -m neurodyn runs list --experiment lead``; ``runs show 3``; ``runs export 3 --out run3.json``; ``runs rm 3``
-``python -m neurodyn sweep lead --preset small --param lr=log:1e-3:0.3 --objective gap --trials 20 --study lr``
+``python -m neurodyn sweep lead --preset small --param lr=log:0.01:0.3 --objective norm_lead --trials 20 --study lr``
 
 Each record is one JSON line ``{"step": ..., "metrics": {...}, "artifacts": {...}}``; the last line is
 ``{"summary": {...}}``, the same summary that heads a run record (:func:`neurodyn.core.export.run_summary`: the

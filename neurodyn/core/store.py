@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -376,6 +377,15 @@ class RunStore:
 
     # -- helpers ------------------------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _db(self, write: bool = False) -> Iterator[Connection]:
+        """A connection in a transaction (``write``) or a plain one; database errors become :class:`StoreError`."""
+        try:
+            with (self._engine().begin() if write else self._engine().connect()) as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._wrap(exc) from exc
+
     def _engine(self) -> Engine:
         if self.engine is None:
             raise StoreError(f"the run database at {self.url} is closed")
@@ -430,12 +440,9 @@ class RunStore:
             upload=None if upload is None else dict(upload), summary=None, started_at=_now(), ended_at=None,
             seconds=None, n_records=0,
         )
-        try:
-            with self._engine().begin() as conn:
-                result = conn.execute(sa.insert(_runs).values(**values))
-                return int(result.inserted_primary_key[0])
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._wrap(exc) from exc
+        with self._db(write=True) as conn:
+            result = conn.execute(sa.insert(_runs).values(**values))
+            return int(result.inserted_primary_key[0])
 
     def add_records(self, run_id: int, records: Sequence[Mapping]) -> None:
         """Append records to a run, in one transaction.
@@ -462,27 +469,24 @@ class RunStore:
                 digest = hashlib.sha256(raw).hexdigest()
                 blobs.setdefault(digest, raw)
                 links.append({"k": k, "key": str(key), "hash": digest})
-        try:
-            with self._engine().begin() as conn:
-                # the update first: it takes the write lock, so idx stays consecutive with concurrent writers
-                done = conn.execute(sa.update(_runs).where(_runs.c.id == int(run_id))
-                                    .values(n_records=_runs.c.n_records + len(rows)))
-                if done.rowcount == 0:
-                    raise _missing(run_id)
-                if not rows:
-                    return
-                total = conn.execute(sa.select(_runs.c.n_records).where(_runs.c.id == int(run_id))).scalar_one()
-                start = int(total) - len(rows)
-                self._put_blobs(conn, blobs)
-                conn.execute(sa.insert(_records), [
-                    {"run_id": int(run_id), "idx": start + r["k"], "step": r["step"], "metrics": r["metrics"]}
-                    for r in rows])
-                if links:
-                    conn.execute(sa.insert(_links), [
-                        {"run_id": int(run_id), "idx": start + a["k"], "key": a["key"], "hash": a["hash"]}
-                        for a in links])
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._wrap(exc) from exc
+        with self._db(write=True) as conn:
+            # the update first: it takes the write lock, so idx stays consecutive with concurrent writers
+            done = conn.execute(sa.update(_runs).where(_runs.c.id == int(run_id))
+                                .values(n_records=_runs.c.n_records + len(rows)))
+            if done.rowcount == 0:
+                raise _missing(run_id)
+            if not rows:
+                return
+            total = conn.execute(sa.select(_runs.c.n_records).where(_runs.c.id == int(run_id))).scalar_one()
+            start = int(total) - len(rows)
+            self._put_blobs(conn, blobs)
+            conn.execute(sa.insert(_records), [
+                {"run_id": int(run_id), "idx": start + r["k"], "step": r["step"], "metrics": r["metrics"]}
+                for r in rows])
+            if links:
+                conn.execute(sa.insert(_links), [
+                    {"run_id": int(run_id), "idx": start + a["k"], "key": a["key"], "hash": a["hash"]}
+                    for a in links])
 
     def _put_blobs(self, conn: Connection, blobs: dict[str, bytes]) -> None:
         """Store the blobs whose hash is not stored yet (an existing blob is never rewritten)."""
@@ -536,13 +540,10 @@ class RunStore:
         values = dict(status=status, message=str(message or ""), ended_at=_now(),
                       summary=None if summary is None else dict(summary),
                       seconds=None if seconds is None else float(seconds))
-        try:
-            with self._engine().begin() as conn:
-                done = conn.execute(sa.update(_runs).where(_runs.c.id == int(run_id)).values(**values))
-                if done.rowcount == 0:
-                    raise _missing(run_id)
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._wrap(exc) from exc
+        with self._db(write=True) as conn:
+            done = conn.execute(sa.update(_runs).where(_runs.c.id == int(run_id)).values(**values))
+            if done.rowcount == 0:
+                raise _missing(run_id)
 
     def delete_run(self, run_id: int) -> None:
         """Remove a run, its records, its artifact links and the blobs no other run uses.
@@ -559,23 +560,20 @@ class RunStore:
             The database failed.
         """
         rid = int(run_id)
-        try:
-            with self._engine().begin() as conn:
-                # the update takes the write lock first (SQLite), so no writer adds links between look-up and delete
-                touch = sa.update(_runs).where(_runs.c.id == rid).values(n_records=_runs.c.n_records)
-                if conn.execute(touch).rowcount == 0:
-                    raise _missing(run_id)
-                hashes = list(conn.execute(sa.select(_links.c.hash).where(_links.c.run_id == rid).distinct())
-                              .scalars())
-                # explicit deletes, so a database that does not cascade is cleaned as well
-                conn.execute(sa.delete(_links).where(_links.c.run_id == rid))
-                conn.execute(sa.delete(_records).where(_records.c.run_id == rid))
-                conn.execute(sa.delete(_runs).where(_runs.c.id == rid))
-                for part in _chunks(hashes):
-                    used = sa.select(_links.c.hash).where(_links.c.hash.in_(part))
-                    conn.execute(sa.delete(_blobs).where(_blobs.c.hash.in_(part), _blobs.c.hash.not_in(used)))
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._wrap(exc) from exc
+        with self._db(write=True) as conn:
+            # the update takes the write lock first (SQLite), so no writer adds links between look-up and delete
+            touch = sa.update(_runs).where(_runs.c.id == rid).values(n_records=_runs.c.n_records)
+            if conn.execute(touch).rowcount == 0:
+                raise _missing(run_id)
+            hashes = list(conn.execute(sa.select(_links.c.hash).where(_links.c.run_id == rid).distinct())
+                          .scalars())
+            # explicit deletes, so a database that does not cascade is cleaned as well
+            conn.execute(sa.delete(_links).where(_links.c.run_id == rid))
+            conn.execute(sa.delete(_records).where(_records.c.run_id == rid))
+            conn.execute(sa.delete(_runs).where(_runs.c.id == rid))
+            for part in _chunks(hashes):
+                used = sa.select(_links.c.hash).where(_links.c.hash.in_(part))
+                conn.execute(sa.delete(_blobs).where(_blobs.c.hash.in_(part), _blobs.c.hash.not_in(used)))
 
     def mark_interrupted(self) -> int:
         """End every run still marked ``running`` as ``failed`` (its process is gone); call when a server starts.
@@ -590,13 +588,10 @@ class RunStore:
         StoreError
             The database failed.
         """
-        try:
-            with self._engine().begin() as conn:
-                done = conn.execute(sa.update(_runs).where(_runs.c.status == "running").values(
-                    status="failed", message=INTERRUPTED_MESSAGE, ended_at=_now()))
-                return int(done.rowcount)
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._wrap(exc) from exc
+        with self._db(write=True) as conn:
+            done = conn.execute(sa.update(_runs).where(_runs.c.status == "running").values(
+                status="failed", message=INTERRUPTED_MESSAGE, ended_at=_now()))
+            return int(done.rowcount)
 
     # -- reading ------------------------------------------------------------------------------------------------
 
@@ -627,11 +622,8 @@ class RunStore:
                 query = query.where(column == value)
         if limit is not None:
             query = query.limit(int(limit))
-        try:
-            with self._engine().connect() as conn:
-                return [_info(row) for row in conn.execute(query)]
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._wrap(exc) from exc
+        with self._db() as conn:
+            return [_info(row) for row in conn.execute(query)]
 
     def run(self, run_id: int) -> RunInfo:
         """One stored run.
@@ -651,11 +643,8 @@ class RunStore:
         StoreError
             The database failed.
         """
-        try:
-            with self._engine().connect() as conn:
-                return _info(self._require(conn, run_id))
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._wrap(exc) from exc
+        with self._db() as conn:
+            return _info(self._require(conn, run_id))
 
     def records(self, run_id: int, *, artifacts: bool = True) -> list[dict]:
         """A run's records in order, equal to the dicts given to :meth:`add_records`.
@@ -678,24 +667,21 @@ class RunStore:
             The database failed.
         """
         rid = int(run_id)
-        try:
-            with self._engine().connect() as conn:
-                self._require(conn, rid)
-                rows = conn.execute(sa.select(_records.c.idx, _records.c.step, _records.c.metrics)
-                                    .where(_records.c.run_id == rid).order_by(_records.c.idx)).all()
-                out = [{"step": row.step, "metrics": row.metrics} for row in rows]
-                if not artifacts:
-                    return out
-                position = {row.idx: i for i, row in enumerate(rows)}
-                links = conn.execute(sa.select(_links.c.idx, _links.c.key, _links.c.hash)
-                                     .where(_links.c.run_id == rid).order_by(_links.c.idx, _links.c.key)).all()
-                values: dict[str, Any] = {}
-                wanted = sorted({link.hash for link in links})
-                for part in _chunks(wanted):
-                    for h, data in conn.execute(sa.select(_blobs.c.hash, _blobs.c.data).where(_blobs.c.hash.in_(part))):
-                        values[h] = json.loads(zlib.decompress(data).decode("utf-8"))
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._wrap(exc) from exc
+        with self._db() as conn:
+            self._require(conn, rid)
+            rows = conn.execute(sa.select(_records.c.idx, _records.c.step, _records.c.metrics)
+                                .where(_records.c.run_id == rid).order_by(_records.c.idx)).all()
+            out = [{"step": row.step, "metrics": row.metrics} for row in rows]
+            if not artifacts:
+                return out
+            position = {row.idx: i for i, row in enumerate(rows)}
+            links = conn.execute(sa.select(_links.c.idx, _links.c.key, _links.c.hash)
+                                 .where(_links.c.run_id == rid).order_by(_links.c.idx, _links.c.key)).all()
+            values: dict[str, Any] = {}
+            wanted = sorted({link.hash for link in links})
+            for part in _chunks(wanted):
+                for h, data in conn.execute(sa.select(_blobs.c.hash, _blobs.c.data).where(_blobs.c.hash.in_(part))):
+                    values[h] = json.loads(zlib.decompress(data).decode("utf-8"))
         for link in links:
             i = position.get(link.idx)
             if i is not None:
@@ -723,11 +709,8 @@ class RunStore:
         StoreError
             The database failed.
         """
-        try:
-            with self._engine().connect() as conn:
-                row = self._require(conn, run_id)
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._wrap(exc) from exc
+        with self._db() as conn:
+            row = self._require(conn, run_id)
         records = self.records(run_id)
         if isinstance(row.summary, dict):
             return {**row.summary, "id": row.id, "label": row.label or "", "records": records}

@@ -26,7 +26,7 @@ from neurodyn.ui.status_feed import show as show_status
 from neurodyn.ui.status_feed import status_line
 
 __all__ = ["header", "live", "session_id", "current_job", "page_status_text", "figures_period", "LIVE_CHART_CSS",
-           "STATUS_FRAME_CSS", "BUSY_FIGURES_EVERY_S"]
+           "STATUS_FRAME_CSS", "BUSY_FIGURES_EVERY_S", "registry_notice"]
 
 DrawFn = Callable[[Sequence[Record], Any], Any]
 
@@ -91,6 +91,24 @@ def _start(name: str, config: Any, key: str, build: Callable[[Any], Any] | None)
     st.session_state.pop(_slot(key) + ".error", None)
     st.session_state[_slot(key)] = job
     reset_charts()  # the new run's figures must not reuse the last run's cached specs
+
+
+def registry_notice(manager: Any) -> str | None:
+    """Why this server's runs are not being stored in the run registry, or None when they are (or storing is off).
+
+    Parameters
+    ----------
+    manager : JobManager
+
+    Returns
+    -------
+    str or None
+    """
+    error = getattr(manager, "store_error", None)
+    if not error:
+        return None
+    return (f"⚠️ Runs are not being saved on this server: {error} Training works as usual; use the downloads below "
+            "to keep a run.")
 
 
 def _stop(job: Job) -> None:
@@ -258,6 +276,9 @@ def live(
     err = st.session_state.get(_slot(key) + ".error")
     if err:
         st.error(err)
+    unsaved = registry_notice(get_manager())
+    if unsaved:
+        st.caption(unsaved)
 
     # The status line of a queued or running run is a component that redraws itself twice a second from a file the
     # server keeps up to date (neurodyn.ui.status_feed): a Streamlit rerun costs the browser about 0.1 s of CPU

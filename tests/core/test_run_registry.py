@@ -151,3 +151,21 @@ def test_job_manager_with_an_unreachable_registry_still_trains(home, toy_registe
         assert job.wait(60) and job.state is JobState.DONE and job.run_id is None and len(job.records) == 10
     finally:
         manager.shutdown()
+
+
+def test_pages_say_when_runs_are_not_saved(home, monkeypatch):
+    import importlib
+
+    live = importlib.import_module("neurodyn.ui.live")
+    monkeypatch.setenv("NEURODYN_DB_URL", f"sqlite:///{home}/missing/dir/runs.sqlite")
+    broken = JobManager(max_running=1, heartbeat_timeout=0, mode="thread", store=True)
+    fine = JobManager(max_running=1, heartbeat_timeout=0, mode="thread", store=RunStore(f"sqlite:///{home}/ok.sqlite"))
+    off = JobManager(max_running=1, heartbeat_timeout=0, mode="thread")
+    try:
+        text = live.registry_notice(broken)
+        assert text.startswith("⚠️ Runs are not being saved") and "NEURODYN_DB_URL" in text and "missing" in text
+        assert live.registry_notice(fine) is None and live.registry_notice(off) is None
+    finally:
+        for m in (broken, fine, off):
+            m.shutdown()
+        fine.store.close()

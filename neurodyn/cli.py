@@ -89,7 +89,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 break
             records.append(rec)
             if writer is not None:
-                writer.put(record_to_json(rec))
+                writer.put(rec)  # converted to JSON by the writer's thread
             if sink is not None:
                 sink.write(json.dumps(record_to_json(rec)) + "\n")
             if not args.quiet:
@@ -117,26 +117,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _open_writer(args: argparse.Namespace, cfg: Any) -> Any:
     """A record writer on a new stored run, or None (with a warning on stderr) when the registry cannot be opened."""
-    import dataclasses
-
-    from neurodyn.core import registry
-    from neurodyn.core.export import git_revision, versions
-    from neurodyn.core.store import RecordWriter, RunStore, StoreError
+    from neurodyn.core.store import RunStore, StoreError, start_experiment_run
 
     try:
         store = RunStore(args.db)
     except StoreError as exc:
         print(f"warning: this run is not stored: {exc}", file=sys.stderr)
         return None
-    try:
-        paper = registry.paper_of(args.name).key
-    except KeyError:
-        paper = None
-    config = dataclasses.asdict(cfg)
-    run_id = store.start_run(args.name, config, preset=args.preset, seed=config.get("seed"), paper=paper,
-                             label=args.label or "", source="cli", device=str(config.get("device", "")),
-                             versions=versions(), git=git_revision())
-    return RecordWriter(store, run_id)
+    return start_experiment_run(store, args.name, cfg, preset=args.preset, label=args.label or "", source="cli")
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from neurodyn.core import registry
-from neurodyn.core.export import data_dir, git_revision, run_record, run_summary, save_run, versions
+from neurodyn.core.export import data_dir, run_record, run_summary, save_run
 from neurodyn.core.loop import Experiment, Record, non_finite_metrics, run
 
 __all__ = ["JobState", "Job", "JobManager", "JobLimitError", "get_manager", "default_max_running"]
@@ -432,20 +432,11 @@ class JobManager:
         """Register the job as a run in the store and give it a record writer (nothing when there is no store)."""
         if self.store is None:
             return
-        import dataclasses
-
-        from neurodyn.core.store import RecordWriter
+        from neurodyn.core.store import start_experiment_run
 
         try:
-            config = dataclasses.asdict(job.config) if dataclasses.is_dataclass(job.config) else dict(job.config)
-            try:
-                paper = registry.paper_of(job.name).key
-            except KeyError:
-                paper = None
-            job.run_id = self.store.start_run(job.name, config, seed=config.get("seed"), paper=paper, source="page",
-                                              device=str(config.get("device", "")), versions=_versions(),
-                                              git=_git())
-            job.writer = RecordWriter(self.store, job.run_id)
+            job.writer = start_experiment_run(self.store, job.name, job.config, source="page")
+            job.run_id = job.writer.run_id
         except Exception as exc:  # the registry must never stop a run
             log.warning("run of %s not stored: %s", job.name, exc)
             job.writer = None
@@ -597,24 +588,6 @@ class JobManager:
                     else:
                         job.cancel("cancelled: the browser session sent no heartbeat for "
                                    f"{self.heartbeat_timeout:.0f} s")
-
-
-_VERSIONS: dict[str, str] | None = None
-_GIT: str | None = None
-
-
-def _versions() -> dict[str, str]:
-    global _VERSIONS
-    if _VERSIONS is None:
-        _VERSIONS = versions()
-    return _VERSIONS
-
-
-def _git() -> str:
-    global _GIT
-    if _GIT is None:
-        _GIT = git_revision()
-    return _GIT
 
 
 _MANAGER: JobManager | None = None

@@ -38,6 +38,8 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -62,6 +64,7 @@ __all__ = [
     "STATUSES",
     "SOURCES",
     "StoreError",
+    "start_experiment_run",
     "RunInfo",
     "RunStore",
     "RecordWriter",
@@ -863,3 +866,46 @@ def _as_json(record: Any) -> dict:
     from neurodyn.core.loop import record_to_json
 
     return record_to_json(record)
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    from neurodyn.core.export import versions
+
+    return tuple(versions().items())  # read once per process: the installed packages do not change under a server
+
+
+def start_experiment_run(store: RunStore, name: str, config: Any, *, preset: str | None = None, label: str = "",
+                         source: str = "page") -> RecordWriter:
+    """Store a new run of experiment ``name`` and return the writer of its records.
+
+    The one way a page (the job manager), the CLI and a sweep open a stored run: the config as a dict, its seed and
+    device, the paper the experiment belongs to, the installed versions and the git revision.
+
+    Parameters
+    ----------
+    store : RunStore
+    name : str
+        Experiment name.
+    config : dataclass config or mapping
+    preset : str, optional
+    label : str, default ""
+    source : {"page", "cli", "sweep", "test"}
+
+    Returns
+    -------
+    RecordWriter
+        Its ``run_id`` is the new run's id.
+    """
+    from neurodyn.core import registry
+    from neurodyn.core.export import git_revision
+
+    values = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    try:
+        paper: str | None = registry.paper_of(name).key
+    except KeyError:
+        paper = None
+    run_id = store.start_run(name, values, preset=preset, seed=values.get("seed"), paper=paper, label=label,
+                             source=source, device=str(values.get("device", "")),
+                             versions=dict(_installed_versions()), git=git_revision())
+    return RecordWriter(store, run_id)

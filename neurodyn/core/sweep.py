@@ -25,7 +25,6 @@ Parameter forms (``--param``): ``name=log:LOW:HIGH`` (float, log scale), ``name=
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import sys
 import threading
@@ -246,8 +245,8 @@ def storage_url(url: str | None) -> str:
 def create_storage(url: str, *, heartbeat_interval: int = 5, grace_period: int | None = None) -> Any:
     """Open (creating the tables if needed) the Optuna RDB storage at ``url``, with heartbeats on.
 
-    When ``url`` is the run registry's own database, the registry is opened (migrated) first and Optuna's schema
-    check is skipped: both use Alembic, and the registry's revision is the one kept in ``alembic_version``.
+    The run registry's database can hold the study too: both use Alembic, each with its own revision table (Optuna's
+    ``alembic_version``, the registry's ``neurodyn_alembic_version``).
 
     Parameters
     ----------
@@ -323,8 +322,8 @@ def run_trial(
     import torch
 
     from neurodyn.core import registry
-    from neurodyn.core.export import git_revision, run_summary, versions
-    from neurodyn.core.loop import non_finite_metrics, record_to_json, run
+    from neurodyn.core.export import run_summary
+    from neurodyn.core.loop import non_finite_metrics, run
 
     spec = registry.get(name)
     cfg = spec.config(preset, dict(overrides))
@@ -333,19 +332,12 @@ def run_trial(
     total = min(exp.total_steps, steps) if steps else exp.total_steps
     writer = None
     if store is not None:
-        from neurodyn.core.store import RecordWriter
+        from neurodyn.core.store import start_experiment_run
 
-        try:
-            paper = registry.paper_of(name).key
-        except KeyError:
-            paper = None
-        config = dataclasses.asdict(cfg)
-        run_id = store.start_run(name, config, preset=preset, seed=config.get("seed"), paper=paper,
-                                 label=f"{study} trial {trial_number}", source="sweep",
-                                 device=str(config.get("device", "")), versions=versions(), git=git_revision())
-        writer = RecordWriter(store, run_id)
+        writer = start_experiment_run(store, name, cfg, preset=preset, label=f"{study} trial {trial_number}",
+                                      source="sweep")
         if on_start is not None:
-            on_start(run_id)
+            on_start(writer.run_id)
     status, message, records = "done", "", []
     t0 = time.perf_counter()
     try:
@@ -356,7 +348,7 @@ def run_trial(
                 break
             records.append(rec)
             if writer is not None:
-                writer.put(record_to_json(rec))
+                writer.put(rec)  # converted to JSON by the writer's thread
     except KeyboardInterrupt:
         status, message = "stopped", "interrupted"
         raise

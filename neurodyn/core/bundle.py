@@ -64,12 +64,12 @@ def metric_figures(record: Mapping[str, Any]) -> dict[str, Any]:
     dict of str to altair.Chart
         File stem -> chart; empty when the run has no records.
     """
-    import altair as alt
-    import pandas as pd
+    from neurodyn.viz.theme import fixed_width, metric_chart
 
-    rows = [{"step": r["step"], "metric": k, "value": v} for r in record.get("records") or []
-            for k, v in (r.get("metrics") or {}).items() if isinstance(v, (int, float)) and v is not None]
-    if not rows:
+    records = record.get("records") or []
+    names = list(dict.fromkeys(k for r in records for k, v in (r.get("metrics") or {}).items()
+                               if isinstance(v, (int, float))))
+    if not names:
         return {}
     units: dict[str, str] = {}
     try:
@@ -80,19 +80,14 @@ def metric_figures(record: Mapping[str, Any]) -> dict[str, Any]:
         units = {m.name: m.unit for m in spec.declared_metrics(cfg)}
     except Exception:  # an experiment this checkout does not know: one figure per metric
         units = {}
-    frame = pd.DataFrame(rows)
     groups: dict[str, list[str]] = {}
-    for metric in frame["metric"].unique():
-        unit = units.get(metric, "")
-        groups.setdefault(unit if unit else metric, []).append(metric)
+    for metric in names:
+        groups.setdefault(units.get(metric) or metric, []).append(metric)
     title = f"{record['experiment']} run" + (f" {record['id']}" if record.get("id") is not None else "")
     charts = {}
     for key, metrics in groups.items():
-        data = frame[frame["metric"].isin(metrics)]
         y_title = key if len(metrics) > 1 else metrics[0] + (f" ({units[metrics[0]]})" if units.get(metrics[0]) else "")
-        charts[_safe(key)] = alt.Chart(data, title=title).mark_line().encode(
-            x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title=y_title),
-            color=alt.Color("metric:N", title="metric")).properties(width=640, height=320)
+        charts[_safe(key)] = fixed_width(metric_chart(records, metrics, title=title, y_title=y_title, height=320))
     return charts
 
 

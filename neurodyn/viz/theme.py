@@ -93,20 +93,18 @@ def long_metrics(records: Sequence[Any], metrics: Sequence[str]) -> pd.DataFrame
 
     Parameters
     ----------
-    records : sequence of Record
+    records : sequence of Record (or their JSON dicts)
     metrics : sequence of str
-        Metric names to keep (missing ones are skipped).
+        Metric names to keep (missing ones, and the nulls a JSON record has for NaN, are skipped).
 
     Returns
     -------
     pandas.DataFrame
     """
-    rows = [
-        {"step": r.step, "metric": m, "value": float(r.metrics[m])}
-        for r in records
-        for m in metrics
-        if m in r.metrics
-    ]
+    rows = []
+    for rec in records:
+        step, values, _ = record_parts(rec)
+        rows += [{"step": step, "metric": m, "value": float(values[m])} for m in metrics if values.get(m) is not None]
     return pd.DataFrame(rows, columns=["step", "metric", "value"])
 
 
